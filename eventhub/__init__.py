@@ -1,0 +1,54 @@
+"""EventHub: the “融通创新”主题日 platform. ``create_app`` wires config, extensions, blueprints, CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """Build the app; ``test_config`` overrides everything (tests pass their database here)."""
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+
+    from eventhub.config import load_config
+
+    load_config(app, test_config)
+
+    from eventhub import models  # noqa: F401  (every model registered before migrations look)
+    from eventhub.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate, select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai")
+
+    from eventhub.auth import bp as auth_bp
+    from eventhub.bases import bp as bases_bp
+    from eventhub.campaigns import bp as campaigns_bp
+    from eventhub.core.permissions import login_guard
+    from eventhub.core.views import bp as core_bp
+    from eventhub.core.views import register_error_handlers, register_template_helpers
+
+    for blueprint in (core_bp, auth_bp, bases_bp, campaigns_bp):
+        app.register_blueprint(blueprint)
+    app.before_request(login_guard)
+    register_error_handlers(app)
+    register_template_helpers(app)
+
+    from eventhub.auth.views import load_user
+
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录"
+    login_manager.login_message_category = "warning"
+
+    from eventhub.auth.cli import users_cli
+    from eventhub.demo.cli import demo_cli
+
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(users_cli)
+    return app

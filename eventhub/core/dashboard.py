@@ -1,0 +1,41 @@
+"""What each role sees on its home page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from eventhub.auth.models import User
+from eventhub.bases.models import BaseType, DemonstrationBase
+from eventhub.campaigns import services as campaigns
+from eventhub.core.permissions import Role
+
+ROLE_TASKS = {
+    Role.REVIEWER: ["查看分配给您的评审任务（初步计划评审开放后显示）", "申报与示范基地的关联，以回避利益冲突"],
+    Role.HOST: ["撰写本基地的活动初步计划（约 800 字）", "入选后提交活动方案、管理报名与路演"],
+    Role.CHECKIN: ["在分配给您的活动现场扫码签到"],
+    Role.ASSESSOR: ["查看各承办基地的活动成果并完成评估"],
+    Role.PARTICIPANT: ["报名参加主题日、领取电子票", "提交路演项目、填写满意度问卷、确认合作项目"],
+}
+
+
+def organiser_overview() -> dict[str, Any]:
+    """Counts and the current campaign's timeline."""
+    from eventhub.extensions import db
+
+    by_role = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
+    campaign = campaigns.current_campaign()
+    return {
+        "bases": db.session.scalar(select(func.count()).select_from(DemonstrationBase)) or 0,
+        "enterprise_bases": db.session.scalar(select(func.count()).where(DemonstrationBase.base_type == BaseType.ENTERPRISE.value)) or 0,
+        "users_by_role": [(Role(r), by_role.get(r.value, 0)) for r in Role],
+        "campaign": campaign,
+        "timeline": campaigns.timeline(campaign) if campaign else [],
+    }
+
+
+def role_overview(user: User) -> dict[str, Any]:
+    """A welcome and the things this role can do."""
+    campaign = campaigns.current_campaign()
+    return {"tasks": ROLE_TASKS.get(Role(user.role), []), "campaign": campaign, "base": user.base}

@@ -1,0 +1,109 @@
+"""Who may do what — the one place views ask (DESIGN.md §2, §4).
+
+Every endpoint needs a logged-in user unless its view is marked :func:`public`; this is
+enforced by a ``before_request`` hook, so a route forgotten by its author is closed, not open.
+Role checks use :func:`require`; object checks (host A never sees host B's data) use the
+``can_*`` functions, which services and views share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort, current_app, request
+from flask_login import current_user
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Role(StrEnum):
+    """The roles of DESIGN.md §2."""
+
+    ORGANISER = "organiser"  # 组织方（国家发展改革委）
+    REVIEWER = "reviewer"  # 评审专家
+    HOST = "host"  # 承办基地用户
+    CHECKIN = "checkin"  # 签到人员
+    ASSESSOR = "assessor"  # 第三方评估
+    PARTICIPANT = "participant"  # 参与者（中小企业等）
+
+
+ROLE_LABELS = {
+    Role.ORGANISER: "组织方",
+    Role.REVIEWER: "评审专家",
+    Role.HOST: "承办基地",
+    Role.CHECKIN: "签到人员",
+    Role.ASSESSOR: "第三方评估",
+    Role.PARTICIPANT: "参与者",
+}
+
+# Named permissions → roles that hold them. Views name the permission, not the roles, so a
+# change of policy is one line here.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "users.manage": frozenset({Role.ORGANISER}),
+    "bases.manage": frozenset({Role.ORGANISER}),
+    "bases.view": frozenset({Role.ORGANISER, Role.REVIEWER, Role.ASSESSOR, Role.HOST}),
+    "campaigns.manage": frozenset({Role.ORGANISER}),
+    "campaigns.view": frozenset({Role.ORGANISER, Role.REVIEWER, Role.ASSESSOR, Role.HOST}),
+    "audit.view": frozenset({Role.ORGANISER, Role.ASSESSOR}),
+}
+
+PUBLIC_ATTR = "_eventhub_public"
+
+
+def public(view: F) -> F:
+    """Mark a view as reachable without logging in (log-in page, public pages, health)."""
+    setattr(view, PUBLIC_ATTR, True)
+    return view
+
+
+def is_public_endpoint(endpoint: str | None) -> bool:
+    """True for static files and views marked :func:`public`."""
+    if endpoint is None:
+        return True  # 404s: let the error handler answer
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return True
+    view = current_app.view_functions.get(endpoint)
+    return bool(view is not None and getattr(view, PUBLIC_ATTR, False))
+
+
+def has_permission(user: Any, permission: str) -> bool:
+    """True when an active user's role holds ``permission``."""
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    return Role(user.role) in PERMISSIONS[permission]
+
+
+def require(permission: str) -> Callable[[F], F]:
+    """Decorator: 403 unless the current user holds ``permission`` (login is checked globally)."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not has_permission(current_user, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
+
+
+def login_guard() -> Any:
+    """``before_request`` hook: anonymous users are sent to log in for non-public endpoints."""
+    if is_public_endpoint(request.endpoint):
+        return None
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    return None
+
+
+def can_view_base_private(user: Any, base: Any) -> bool:
+    """Contacts of a base: organisers, assessors, and the base's own host users."""
+    if has_permission(user, "bases.manage") or Role(user.role) is Role.ASSESSOR:
+        return True
+    return Role(user.role) is Role.HOST and user.base_id == base.id
