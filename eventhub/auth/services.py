@@ -2,6 +2,7 @@
 
 Invitation and reset links are signed (itsdangerous) and expire; they also carry a fingerprint
 of the current password hash, so a link stops working as soon as it has been used once.
+Services add their audit rows to the session; the caller (view or command) commits.
 """
 
 from __future__ import annotations
@@ -9,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
+from flask_babel import gettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from eventhub.auth.models import User
@@ -21,27 +25,52 @@ from eventhub.core import audit
 from eventhub.core.mail import deliver, mail_configured, queue_mail
 from eventhub.core.permissions import Role
 from eventhub.core.timeutil import utcnow
-from eventhub.core.validators import check_email
+from eventhub.core.validators import check_email, check_mobile
 from eventhub.extensions import db
 
 MIN_PASSWORD_LENGTH = 10
 _COMMON = {"password", "12345678", "123456789", "1234567890", "qwertyuiop", "eventhub", "11111111", "abc123456"}
+
+PURPOSES = ("invite", "reset")
+
+# Filter values of the user list: all / active (may log in or is still to set a password) /
+# deactivated / invited but no password set yet.
+USER_STATES = ("active", "inactive", "pending")
+
+
+def _(message: str, **variables: Any) -> str:
+    """``gettext`` in a request; plain formatting in commands and jobs (no locale to pick there)."""
+    if has_request_context():
+        return gettext(message, **variables)
+    return message % variables if variables else message
 
 
 class AccountError(ValueError):
     """A rule about accounts was broken; the text is shown to the user."""
 
 
+# ---- passwords ----------------------------------------------------------------
+
+
+def password_rules() -> list[str]:
+    """The password rules in words, shown next to every password form."""
+    return [
+        _("至少 %(n)d 个字符", n=MIN_PASSWORD_LENGTH),
+        _("同时包含字母和数字"),
+        _("不能是常见的简单密码，不能与邮箱相同，也不能由过少的不同字符组成"),
+    ]
+
+
 def password_problems(password: str, email: str = "") -> list[str]:
     """Every reason ``password`` is refused, in Chinese (empty when it is acceptable)."""
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符")
+        problems.append(_("密码至少需要 %(n)d 个字符", n=MIN_PASSWORD_LENGTH))
     if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
-        problems.append("密码需同时包含字母和数字")
+        problems.append(_("密码需同时包含字母和数字"))
     lowered = password.lower()
     if lowered in _COMMON or (email and lowered == email.lower()) or len(set(password)) < 4:
-        problems.append("密码过于简单，请换一个")
+        problems.append(_("密码过于简单，请换一个"))
     return problems
 
 
@@ -50,6 +79,9 @@ def set_password(user: User, password: str) -> None:
     if problems:
         raise AccountError("；".join(problems))
     user.password_hash = generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
+
+
+# ---- accounts -----------------------------------------------------------------
 
 
 def find_by_email(email: str) -> User | None:
@@ -68,26 +100,72 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def create_user(
-    *, email: str, name: str, role: Role | str, base: DemonstrationBase | None = None, password: str | None = None, invited_by: User | None = None
+    *,
+    email: str,
+    name: str,
+    role: Role | str,
+    base: DemonstrationBase | None = None,
+    password: str | None = None,
+    invited_by: User | None = None,
+    mobile: str | None = None,
 ) -> User:
     """Create an account (caller commits). A host must belong to a base; others must not."""
     role = Role(role)
     email = check_email(email)
     if find_by_email(email):
-        raise AccountError(f"邮箱 {email} 已被其他账号使用")
+        raise AccountError(_("邮箱 %(email)s 已被其他账号使用", email=email))
     if role is Role.HOST and base is None:
-        raise AccountError("承办基地用户必须选择所属示范基地")
+        raise AccountError(_("承办基地用户必须选择所属示范基地"))
     if role is not Role.HOST:
         base = None
     if not name.strip():
-        raise AccountError("请填写姓名")
-    user = User(email=email, name=name.strip(), role=role.value, base=base, active=True, invited_by_id=getattr(invited_by, "id", None))
+        raise AccountError(_("请填写姓名"))
+    user = User(
+        email=email,
+        name=name.strip(),
+        role=role.value,
+        base=base,
+        mobile=check_mobile(mobile) if mobile else None,
+        active=True,
+        invited_by_id=getattr(invited_by, "id", None),
+    )
     if password is not None:
         set_password(user, password)
     db.session.add(user)
     db.session.flush()
     audit.record("user.create", user, after={"email": email, "role": role.value, "base_id": getattr(base, "id", None)}, actor=invited_by)
     return user
+
+
+def search_users(*, q: str = "", role: str = "", state: str = "", page: int = 1, per_page: int = 20) -> Any:
+    """A page of users matching a name/e-mail fragment, a role and a state, newest first."""
+    query = select(User).options(selectinload(User.base)).order_by(User.created_at.desc(), User.id.desc())
+    fragment = q.strip().lower()
+    if fragment:
+        query = query.where(or_(func.lower(User.name).contains(fragment, autoescape=True), func.lower(User.email).contains(fragment, autoescape=True)))
+    if role in {r.value for r in Role}:
+        query = query.where(User.role == role)
+    if state == "active":
+        query = query.where(User.active.is_(True))
+    elif state == "inactive":
+        query = query.where(User.active.is_(False))
+    elif state == "pending":
+        query = query.where(User.active.is_(True), User.password_hash.is_(None))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def user_history(user: User, limit: int = 20) -> list[audit.AuditLog]:
+    """The latest audit rows about ``user`` (invitations, status changes, log-ins)."""
+    query = (
+        select(audit.AuditLog)
+        .where(audit.AuditLog.object_type == "User", audit.AuditLog.object_id == str(user.id))
+        .order_by(audit.AuditLog.at.desc(), audit.AuditLog.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+# ---- invitation and reset links --------------------------------------------------
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
@@ -98,25 +176,44 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256((user.password_hash or "unset").encode()).hexdigest()[:16]
 
 
+def link_max_age(purpose: str) -> int:
+    """Seconds an invitation / reset link stays valid (from the configuration)."""
+    return int(current_app.config["INVITATION_MAX_AGE" if purpose == "invite" else "PASSWORD_RESET_MAX_AGE"])
+
+
+def _validity_text(seconds: int) -> str:
+    if seconds >= 86400 and seconds % 86400 == 0:
+        return _("%(n)d 天", n=seconds // 86400)
+    if seconds >= 3600:
+        return _("%(n)d 小时", n=seconds // 3600)
+    return _("%(n)d 分钟", n=max(seconds // 60, 1))
+
+
 def make_account_token(user: User, purpose: str) -> str:
     """A signed link token for ``purpose`` ("invite" or "reset") that dies once used."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown purpose {purpose!r}")
     return _serializer(f"account-{purpose}").dumps({"u": user.id, "f": _fingerprint(user)})
 
 
-def load_account_token(token: str, purpose: str) -> User:
-    """The user a token was made for; ``AccountError`` says why it is not valid."""
-    max_age = current_app.config["INVITATION_MAX_AGE" if purpose == "invite" else "PASSWORD_RESET_MAX_AGE"]
+def load_account_token(token: str, purpose: str, *, lock: bool = False) -> User:
+    """The user a token was made for; ``AccountError`` says why it is not valid.
+
+    With ``lock`` the user's row is locked (``SELECT … FOR UPDATE`` on PostgreSQL) and re-read,
+    so two submissions of the same link cannot both set a password.
+    """
     try:
-        data = _serializer(f"account-{purpose}").loads(token, max_age=max_age)
+        data = _serializer(f"account-{purpose}").loads(token, max_age=link_max_age(purpose))
     except SignatureExpired as exc:
-        raise AccountError("链接已过期，请联系组织方重新发送") from exc
+        raise AccountError(_("链接已过期，请联系组织方重新发送")) from exc
     except BadSignature as exc:
-        raise AccountError("链接无效，请检查是否完整复制") from exc
-    user = db.session.get(User, data.get("u"))
+        raise AccountError(_("链接无效，请检查是否完整复制")) from exc
+    user_id = data.get("u") if isinstance(data, dict) else None
+    user = db.session.get(User, user_id, with_for_update=True if lock else None, populate_existing=lock) if isinstance(user_id, int) else None
     if user is None or not user.is_active:
-        raise AccountError("该账号不存在或已停用")
+        raise AccountError(_("该账号不存在或已停用"))
     if data.get("f") != _fingerprint(user):
-        raise AccountError("该链接已使用过，请直接登录或重新申请")
+        raise AccountError(_("该链接已使用过，请直接登录或联系组织方重新发送"))
     return user
 
 
@@ -125,6 +222,9 @@ class LinkResult:
     user: User
     url: str
     mailed: bool
+    purpose: str = "invite"
+    mail_configured: bool = False
+    mail_error: str | None = None
 
 
 def issue_link(user: User, purpose: str, actor: User | None) -> LinkResult:
@@ -133,25 +233,79 @@ def issue_link(user: User, purpose: str, actor: User | None) -> LinkResult:
     endpoint = "auth.accept_invitation" if purpose == "invite" else "auth.reset_password"
     base_url = current_app.config.get("PUBLIC_BASE_URL")
     url = (base_url.rstrip("/") + url_for(endpoint, token=token)) if base_url else url_for(endpoint, token=token, _external=True)
+    validity = _validity_text(link_max_age(purpose))
     if purpose == "invite":
-        subject = "EventHub 账号邀请"
-        body = f"{user.name}，您好：\n\n您受邀使用 EventHub（“融通创新”主题日管理平台），身份为“{user.role_label}”。\n请打开以下链接设置密码（7 天内有效）：\n{url}\n"
+        subject = _("EventHub 账号邀请")
+        body = _(
+            "%(name)s，您好：\n\n您受邀使用 EventHub（“融通创新”主题日管理平台），身份为“%(role)s”，登录邮箱为 %(email)s。\n"
+            "请打开以下链接设置密码（%(validity)s内有效，仅可使用一次）：\n%(url)s\n",
+            name=user.name,
+            role=_(user.role_label),
+            email=user.email,
+            validity=validity,
+            url=url,
+        )
     else:
-        subject = "EventHub 重置密码"
-        body = f"{user.name}，您好：\n\n请打开以下链接重新设置密码（24 小时内有效）：\n{url}\n如非本人操作，请忽略本邮件。\n"
-    audit.record(f"user.{purpose}_link", user, actor=actor, after={"mailed": mail_configured()})
+        subject = _("EventHub 重置密码")
+        body = _(
+            "%(name)s，您好：\n\n请打开以下链接重新设置密码（%(validity)s内有效，仅可使用一次）：\n%(url)s\n如非本人申请，请忽略本邮件并告知组织方。\n",
+            name=user.name,
+            validity=validity,
+            url=url,
+        )
+    configured = mail_configured()
     mailed = False
-    if mail_configured():
+    error = None
+    if configured:
         message = queue_mail(user.email, subject, body)
         if message is not None:
             mailed = deliver(message)
-    return LinkResult(user=user, url=url, mailed=mailed)
+            error = message.error
+    audit.record(f"user.{purpose}_link", user, actor=actor, after={"mailed": mailed, "mail_error": error})
+    return LinkResult(user=user, url=url, mailed=mailed, purpose=purpose, mail_configured=configured, mail_error=error)
 
 
-def set_active(user: User, active: bool, actor: User) -> None:
+def invite_user(*, email: str, name: str, role: Role | str, base: DemonstrationBase | None, actor: User, mobile: str | None = None) -> LinkResult:
+    """Create an account without a password and issue its invitation link (caller commits)."""
+    user = create_user(email=email, name=name, role=role, base=base, invited_by=actor, mobile=mobile)
+    return issue_link(user, "invite", actor)
+
+
+def resend_invitation(user: User, actor: User) -> LinkResult:
+    """A fresh invitation link for an account whose owner never set a password."""
+    if not user.is_active:
+        raise AccountError(_("账号已停用，请先重新启用"))
+    if user.has_password:
+        raise AccountError(_("该用户已设置密码，无需重新邀请；如忘记密码请使用“重置密码”"))
+    return issue_link(user, "invite", actor)
+
+
+def issue_password_reset(user: User, actor: User) -> LinkResult:
+    """A password-reset link for an active account that has a password."""
+    if not user.is_active:
+        raise AccountError(_("账号已停用，请先重新启用"))
+    if not user.has_password:
+        raise AccountError(_("该用户尚未设置密码，请使用“重新发送邀请”"))
+    return issue_link(user, "reset", actor)
+
+
+def use_account_link(token: str, purpose: str, password: str) -> User:
+    """Set the password through an invitation / reset link; the link dies with the old hash."""
+    user = load_account_token(token, purpose, lock=True)
+    set_password(user, password)
+    audit.record("user.password_set", user, actor=user, after={"via": purpose})
+    return user
+
+
+def set_active(user: User, active: bool, actor: User, reason: str = "") -> None:
     """Deactivate or reactivate an account; an organiser cannot lock themselves out."""
     if user.id == actor.id and not active:
-        raise AccountError("不能停用自己的账号")
+        raise AccountError(_("不能停用自己的账号"))
+    if bool(user.active) == active:
+        raise AccountError(_("账号已是启用状态") if active else _("账号已是停用状态"))
     before = {"active": user.active}
     user.active = active
-    audit.record("user.activate" if active else "user.deactivate", user, before=before, after={"active": active}, actor=actor)
+    after: dict[str, Any] = {"active": active}
+    if reason.strip():
+        after["reason"] = reason.strip()
+    audit.record("user.activate" if active else "user.deactivate", user, before=before, after=after, actor=actor)
