@@ -6,13 +6,25 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import gettext as _
+from flask import has_request_context
+from flask_babel import gettext
 from sqlalchemy import select
 
 from eventhub.campaigns.models import Campaign, CampaignStatus
 from eventhub.core import audit
 from eventhub.core.timeutil import end_of_day, remaining, to_shanghai, utcnow
 from eventhub.extensions import db
+
+
+def _(message: str, **variables: Any) -> str:
+    """``gettext`` in a request; outside one (CLI, scheduler) the Chinese source text.
+
+    The locale selector reads the session, which only exists in a request.
+    """
+    if has_request_context():
+        return gettext(message, **variables)
+    return message % variables if variables else message
+
 
 DEFAULTS: dict[str, Any] = {
     "target_hosts": 5,

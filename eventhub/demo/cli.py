@@ -14,4 +14,7 @@ def load(if_empty: bool) -> None:
     """Load demo data."""
     from eventhub.demo import services
 
-    services.load_demo(if_empty=if_empty, echo=click.echo)
+    try:
+        services.load_demo(if_empty=if_empty, echo=click.echo)
+    except services.DemoDataError as exc:
+        raise click.ClickException(str(exc)) from exc
