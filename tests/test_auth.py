@@ -125,7 +125,16 @@ def test_login_follows_safe_next(app, client):
 
 @pytest.mark.parametrize(
     "target",
-    ["https://evil.example/", "//evil.example/", "/\\evil.example", "\\\\evil.example", "/\t/evil.example", "/\n/evil.example", "javascript:alert(1)", "http:/evil"],
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "javascript:alert(1)",
+        "http:/evil",
+    ],
 )
 def test_login_refuses_open_redirect(app, client, target):
     _, email = _new_user(app)
