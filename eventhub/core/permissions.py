@@ -88,6 +88,7 @@ def require(permission: str) -> Callable[[F], F]:
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapped._eventhub_permission = permission  # type: ignore[attr-defined]  (read by the route-walk test)
         return wrapped  # type: ignore[return-value]
 
     return decorate

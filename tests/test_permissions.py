@@ -1,0 +1,82 @@
+"""Every route is closed to anonymous users unless it is on the explicit public list."""
+
+from __future__ import annotations
+
+import re
+
+from eventhub.core.permissions import PERMISSIONS, Role
+from tests.factories import user_and_login
+
+# endpoint -> why it is public. Adding a public page means adding it here, on purpose.
+PUBLIC_ENDPOINTS = {
+    "static": "CSS/JS",
+    "bootstrap.static": "vendored Bootstrap",
+    "core.healthz": "load balancer health check",
+    "core.set_language": "language switch in the footer",
+    "auth.login": "log-in page",
+    "auth.accept_invitation": "invitation link sets the first password",
+    "auth.reset_password": "password reset link",
+}
+
+
+def _fill(rule) -> str:  # noqa: ANN001
+    """A concrete URL for a rule: 1 for ints, 'x' for strings and paths."""
+    url = rule.rule
+    for name, conv in rule._converters.items():
+        value = "1" if type(conv).__name__ in {"IntegerConverter", "FloatConverter"} else "x"
+        url = re.sub(rf"<(?:[^:<>]+:)?{name}>", value, url)
+    return url
+
+
+def _routes(app):  # noqa: ANN001
+    for rule in app.url_map.iter_rules():
+        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        yield rule, methods
+
+
+def test_every_non_public_route_refuses_anonymous(app, client):
+    checked = 0
+    for rule, methods in _routes(app):
+        if rule.endpoint in PUBLIC_ENDPOINTS:
+            continue
+        for method in methods:
+            response = client.open(_fill(rule), method=method)
+            assert response.status_code in {302, 401}, f"{method} {rule.rule} answered {response.status_code} to an anonymous user"
+            if response.status_code == 302:
+                assert "/login" in response.headers["Location"], f"{rule.rule} redirects elsewhere than log-in"
+            checked += 1
+    assert checked >= 5
+
+
+def test_public_list_matches_marked_views(app):
+    """Views marked @public are exactly the list above (no accidental public route)."""
+    from eventhub.core.permissions import PUBLIC_ATTR
+
+    marked = {ep for ep, view in app.view_functions.items() if getattr(view, PUBLIC_ATTR, False)}
+    marked |= {ep for ep in app.view_functions if ep == "static" or ep.endswith(".static")}
+    assert marked == set(PUBLIC_ENDPOINTS), f"public views differ from the explicit list: {marked ^ set(PUBLIC_ENDPOINTS)}"
+
+
+def _organiser_only_endpoints(app):  # noqa: ANN001
+    """Endpoints whose view is wrapped by require() of an organiser-only permission."""
+    organiser_only = {name for name, roles in PERMISSIONS.items() if roles == {Role.ORGANISER}}
+    for rule, methods in _routes(app):
+        view = app.view_functions[rule.endpoint]
+        if getattr(view, "_eventhub_permission", None) in organiser_only:
+            yield rule, methods
+
+
+def test_host_cannot_open_organiser_pages(app, client):
+    user_and_login(app, client, Role.HOST)
+    rules = list(_organiser_only_endpoints(app))
+    assert len(rules) >= 5, "expected several organiser-only pages"
+    for rule, methods in rules:
+        for method in methods:
+            response = client.open(_fill(rule), method=method)
+            assert response.status_code == 403, f"host got {response.status_code} on {method} {rule.rule}"
+
+
+def test_organiser_pages_answer_organiser(app, client):
+    user_and_login(app, client, Role.ORGANISER)
+    for path in ["/", "/users", "/bases/", "/campaigns/", "/audit"]:
+        assert client.get(path).status_code == 200, path
