@@ -123,7 +123,8 @@ def _change_active(user_id: int, active: bool) -> Any:
     form = DeactivateForm() if not active else ActionForm()
     if form.validate_on_submit():
         try:
-            services.set_active(user, active, current_user._get_current_object(), reason=getattr(getattr(form, "reason", None), "data", "") or "")
+            reason = (form.reason.data or "") if isinstance(form, DeactivateForm) else ""
+            services.set_active(user, active, current_user._get_current_object(), reason=reason)
         except services.AccountError as exc:
             db.session.rollback()
             flash(str(exc), "danger")
