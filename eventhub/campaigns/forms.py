@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import DateTimeLocalField, IntegerField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation
 
 from eventhub.campaigns.models import Campaign, CampaignStatus
@@ -50,12 +50,12 @@ class ChineseDateTimeLocalField(DateTimeLocalField):
 
 
 STATUS_CHOICES = [
-    (CampaignStatus.DRAFT.value, _l("筹备中")),
-    (CampaignStatus.PLANNING.value, _l("征集初步计划")),
-    (CampaignStatus.SELECTION.value, _l("评审遴选")),
-    (CampaignStatus.RUNNING.value, _l("活动举办")),
-    (CampaignStatus.ASSESSMENT.value, _l("评估")),
-    (CampaignStatus.CLOSED.value, _l("已结束")),
+    SelectChoice(CampaignStatus.DRAFT.value, _l("筹备中")),
+    SelectChoice(CampaignStatus.PLANNING.value, _l("征集初步计划")),
+    SelectChoice(CampaignStatus.SELECTION.value, _l("评审遴选")),
+    SelectChoice(CampaignStatus.RUNNING.value, _l("活动举办")),
+    SelectChoice(CampaignStatus.ASSESSMENT.value, _l("评估")),
+    SelectChoice(CampaignStatus.CLOSED.value, _l("已结束")),
 ]
 
 

@@ -175,7 +175,9 @@ def remaining_text(deadline: datetime, now: datetime | None = None) -> str:
         return _("还剩 %(d)d 天 %(h)d 小时", d=days, h=hours)
     if hours:
         return _("还剩 %(h)d 小时 %(m)d 分钟", h=hours, m=mins)
-    return _("还剩 %(m)d 分钟", m=mins)
+    if mins:
+        return _("还剩 %(m)d 分钟", m=mins)
+    return _("不足 1 分钟")
 
 
 @dataclass
