@@ -1,0 +1,155 @@
+"""``flask demo load``: the 92 bases, the next campaign, one user per role, in one transaction."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from eventhub.auth.models import User
+from eventhub.auth.services import authenticate
+from eventhub.bases.models import BaseType, DemonstrationBase
+from eventhub.campaigns.models import Campaign
+from eventhub.core.audit import AuditLog
+from eventhub.core.permissions import Role
+from eventhub.core.timeutil import shanghai, utcnow
+from eventhub.demo import services as demo
+from eventhub.extensions import db
+from tests.factories import login, make_base, make_user
+
+
+def _count(model) -> int:  # noqa: ANN001
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_packaged_csv_has_the_92_bases():
+    rows = list(demo.iter_base_rows())
+    assert len(rows) == 92
+    assert len({r["name"] for r in rows}) == 92
+    by_name = {r["name"]: r for r in rows}
+    assert by_name[demo.HOST_BASE]["base_type"] == BaseType.ENTERPRISE.value
+    assert by_name[demo.SECOND_HOST_BASE]["short_name"] == "中国石油"
+    assert all(r["batch"] == 3 for r in rows)
+
+
+def test_a_broken_row_is_reported():
+    with pytest.raises(demo.DemoDataError, match="第 3 行"):
+        list(demo.iter_base_rows("name,short_name,batch,direction,base_type,province,source\n甲,,3,创业就业,region,北京市,\n乙,,3,不存在,region,北京市,\n"))
+
+
+def test_demo_passwords_satisfy_the_rules():
+    from eventhub.auth.services import password_problems
+
+    for account in demo.ACCOUNTS:
+        assert password_problems(account.password, account.email) == []
+    assert {a.role for a in demo.ACCOUNTS} == set(Role)
+
+
+def test_demo_load_command(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    assert "organiser@demo.example.com" in result.output
+    assert "Demo-organiser-2026" in result.output
+    assert "北京时间" in result.output
+    with app.app_context():
+        assert _count(DemonstrationBase) == 92
+        assert _count(User) >= 6
+        roles = set(db.session.scalars(select(User.role)))
+        assert roles == {r.value for r in Role}
+        campaigns = list(db.session.scalars(select(Campaign)))
+        assert len(campaigns) == 1
+        assert campaigns[0].plan_deadline > utcnow()
+        assert campaigns[0].status == "planning"
+        hosts = {u.email: u.base.name for u in db.session.scalars(select(User).where(User.role == "host"))}
+        assert hosts == {"host@demo.example.com": demo.HOST_BASE, "host-cnpc@demo.example.com": demo.SECOND_HOST_BASE}
+        for account in demo.ACCOUNTS:
+            assert account.email in result.output
+            assert account.password in result.output
+            assert authenticate(account.email, account.password) is not None
+
+
+def test_second_load_if_empty_does_nothing(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    with app.app_context():
+        counts = (_count(DemonstrationBase), _count(User), _count(Campaign), _count(AuditLog))
+    result = runner.invoke(args=["demo", "load", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    assert "跳过" in result.output
+    assert "Demo-organiser-2026" not in result.output
+    with app.app_context():
+        assert (_count(DemonstrationBase), _count(User), _count(Campaign), _count(AuditLog)) == counts
+
+
+def test_if_empty_on_an_empty_database_loads(app):
+    result = app.test_cli_runner().invoke(args=["demo", "load", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert _count(DemonstrationBase) == 92
+
+
+def test_if_empty_skips_when_only_a_user_exists(app):
+    with app.app_context():
+        make_user()
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["demo", "load", "--if-empty"])
+    assert "跳过" in result.output
+    with app.app_context():
+        assert _count(DemonstrationBase) == 0
+
+
+def test_load_without_if_empty_adds_only_what_is_missing(app):
+    with app.app_context():
+        make_base(name=demo.HOST_BASE, short_name="华润")
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    again = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert again.exit_code == 0, again.output
+    assert "已存在" in again.output
+    with app.app_context():
+        assert _count(DemonstrationBase) == 92
+        assert _count(User) == len(demo.ACCOUNTS)
+        assert _count(Campaign) == 1
+
+
+@pytest.mark.parametrize(("now", "year"), [(shanghai(2026, 6, 30, 23, 59, 59), 2026), (shanghai(2026, 7, 1), 2027), (shanghai(2027, 1, 5), 2027)])
+def test_the_campaign_is_the_one_whose_deadline_comes_next(app, now, year):
+    with app.app_context():
+        lines: list[str] = []
+        result = demo.load_demo(False, lines.append, now=now)
+        assert result.campaign.year == year
+        assert result.campaign.plan_deadline >= now
+        assert any(f"{year} 年" in line for line in lines)
+
+
+def test_everything_or_nothing(app, monkeypatch):
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(demo.campaigns, "create_campaign", broken)
+    with app.app_context():
+        with pytest.raises(RuntimeError):
+            demo.load_demo(False, lambda _line: None)
+        assert (_count(DemonstrationBase), _count(User), _count(Campaign), _count(AuditLog)) == (0, 0, 0, 0)
+
+
+def test_demo_organiser_can_log_in_and_see_the_campaign(app, client):
+    app.test_cli_runner().invoke(args=["demo", "load"])
+    login(client, "organiser@demo.example.com", "Demo-organiser-2026")
+    html = client.get("/campaigns/").get_data(as_text=True)
+    assert "“融通创新”主题日" in html
+    assert "还剩" in html
+
+
+def test_demo_host_sees_its_base(app, client):
+    app.test_cli_runner().invoke(args=["demo", "load"])
+    login(client, "host@demo.example.com", "Demo-host-2026")
+    html = client.get("/").get_data(as_text=True)
+    assert demo.HOST_BASE in html
+
+
+def test_table_lines_up_with_chinese_text():
+    table = demo.format_table(["角色", "邮箱"], [["组织方", "a@b.cn"], ["第三方评估", "longer@example.com"]])
+    widths = {demo._width(line) for line in table.splitlines()}
+    assert len(widths) == 1
