@@ -15,6 +15,12 @@ def create_app(test_config: dict[str, Any] | None = None, instance_path: str | N
 
     load_config(app, test_config)
 
+    if app.config.get("PROXY_FIX_X_FOR"):  # behind a load balancer: trust its X-Forwarded-* headers
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX_X_FOR"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
     from eventhub import models  # noqa: F401  (every model registered before migrations look)
     from eventhub.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate, select_locale
 

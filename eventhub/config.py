@@ -47,6 +47,7 @@ class Defaults:
     MAIL_PASSWORD: str | None = None
     MAIL_DEFAULT_SENDER = "EventHub <noreply@eventhub.local>"
     MAIL_TIMEOUT = 10
+    PROXY_FIX_X_FOR = 0  # number of trusted proxies in front of the app (rate limits key on the client IP)
     PUBLIC_BASE_URL: str | None = None  # used in links inside e-mails when set
 
 

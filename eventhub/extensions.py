@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import session
+from flask import has_request_context, session
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
@@ -42,6 +42,8 @@ def select_locale() -> str:
     """Chinese unless the visitor chose English with the footer switch."""
     from flask import current_app
 
+    if not has_request_context():  # CLI, scheduler: no visitor to ask
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in current_app.config["LANGUAGES"]:
         return chosen

@@ -14,6 +14,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import abort, current_app, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,12 +32,12 @@ class Role(StrEnum):
 
 
 ROLE_LABELS = {
-    Role.ORGANISER: "组织方",
-    Role.REVIEWER: "评审专家",
-    Role.HOST: "承办基地",
-    Role.CHECKIN: "签到人员",
-    Role.ASSESSOR: "第三方评估",
-    Role.PARTICIPANT: "参与者",
+    Role.ORGANISER: _l("组织方"),
+    Role.REVIEWER: _l("评审专家"),
+    Role.HOST: _l("承办基地"),
+    Role.CHECKIN: _l("签到人员"),
+    Role.ASSESSOR: _l("第三方评估"),
+    Role.PARTICIPANT: _l("参与者"),
 }
 
 # Named permissions → roles that hold them. Views name the permission, not the roles, so a
