@@ -369,6 +369,8 @@ def _write(app, data: bytes, name: str) -> Path:  # noqa: ANN001
         ("0755-12345678-801", "0755-12345678-801"),
         ("+86 10 68501981", "010-68501981"),
         ("400-810-8888", "400-810-8888"),
+        ("１３８１２３４５６７８", "13812345678"),
+        ("138١٢٣٤٥٦٧٨", "13812345678"),
     ],
 )
 def test_contact_phone_accepts_mobile_and_landline(value, expected):

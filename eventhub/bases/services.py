@@ -187,6 +187,8 @@ def check_contact_phone(value: str) -> str:
     raw = unicodedata.normalize("NFKC", str(value or "")).strip()
     if not raw:
         raise ValueError("缺少联系电话")
+    # Digits of other scripts (١٢٣, full-width ones are already folded by NFKC) are stored as ASCII.
+    raw = "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in raw)
     try:
         return check_mobile(raw)
     except ValueError:
