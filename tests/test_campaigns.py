@@ -185,3 +185,12 @@ def test_current_campaign_prefers_this_year(app):
         _create(year=2099, title="将来")
         db.session.flush()
         assert services.current_campaign().year == 2099
+
+
+def test_current_campaign_can_hide_drafts(app):
+    with app.app_context():
+        _create(year=2098, title="已发布", status="planning")
+        _create(year=2099, title="草稿")
+        db.session.flush()
+        assert services.current_campaign().year == 2099
+        assert services.current_campaign(include_drafts=False).year == 2098

@@ -130,11 +130,17 @@ def update_campaign(campaign: Campaign, values: dict[str, Any], actor: Any = Non
     return campaign
 
 
-def current_campaign() -> Campaign | None:
-    """The campaign of the current year (on the Beijing calendar), else the latest one."""
+def current_campaign(*, include_drafts: bool = True) -> Campaign | None:
+    """The campaign of the current year (on the Beijing calendar), else the latest one.
+
+    Pass ``include_drafts=False`` for anyone who does not manage campaigns (drafts are hidden).
+    """
+    query = select(Campaign)
+    if not include_drafts:
+        query = query.where(Campaign.status != CampaignStatus.DRAFT.value)
     this_year = to_shanghai(utcnow()).year
-    campaign = db.session.scalar(select(Campaign).where(Campaign.year == this_year))
-    return campaign or db.session.scalar(select(Campaign).order_by(Campaign.year.desc()))
+    campaign = db.session.scalar(query.where(Campaign.year == this_year))
+    return campaign or db.session.scalar(query.order_by(Campaign.year.desc()))
 
 
 def list_campaigns(*, include_drafts: bool = True) -> list[Campaign]:
