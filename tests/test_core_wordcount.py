@@ -19,9 +19,9 @@ from eventhub.core.wordcount import count_zishu
 CASES_FILE = Path(__file__).parent / "data" / "zishu_cases.json"
 CASES = json.loads(CASES_FILE.read_text(encoding="utf-8"))
 
-# Cases the server-side counter gets wrong today (reported with the fix): a keycap emoji is
-# digit/#/* + U+FE0F + U+20E3, and a decomposed accent is a letter + a combining mark.
-KNOWN_CORE_BUGS = {"1\ufe0f\u20e3", "#\ufe0f\u20e3", "Cafe\u0301"}
+# Cases that were once wrong (fixed): a keycap emoji is digit/#/* + U+FE0F + U+20E3, and a
+# decomposed accent is a letter + a combining mark.
+TRICKY = {"1\ufe0f\u20e3", "#\ufe0f\u20e3", "Cafe\u0301"}
 
 
 def test_the_table_is_well_formed():
@@ -33,17 +33,11 @@ def test_the_table_is_well_formed():
         assert isinstance(case["text"], str)
         assert isinstance(case["count"], int)
         assert case["count"] >= 0
-    assert KNOWN_CORE_BUGS.issubset(texts)
+    assert TRICKY.issubset(texts)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c["text"] not in KNOWN_CORE_BUGS], ids=lambda c: repr(c["text"]))
+@pytest.mark.parametrize("case", CASES, ids=lambda c: repr(c["text"]))
 def test_table(case):
-    assert count_zishu(case["text"]) == case["count"]
-
-
-@pytest.mark.xfail(strict=True, reason="core bug: keycap emoji and combining accents are split (see report)")
-@pytest.mark.parametrize("case", [c for c in CASES if c["text"] in KNOWN_CORE_BUGS], ids=lambda c: repr(c["text"]))
-def test_table_known_core_bugs(case):
     assert count_zishu(case["text"]) == case["count"]
 
 

@@ -36,6 +36,6 @@ def organiser_overview() -> dict[str, Any]:
 
 
 def role_overview(user: User) -> dict[str, Any]:
-    """A welcome and the things this role can do."""
-    campaign = campaigns.current_campaign()
+    """A welcome and the things this role can do (draft campaigns stay hidden)."""
+    campaign = campaigns.current_campaign(include_drafts=False)
     return {"tasks": ROLE_TASKS.get(Role(user.role), []), "campaign": campaign, "base": user.base}

@@ -51,8 +51,11 @@ def end_of_day(day: date) -> datetime:
 
 
 def is_on_time(deadline: datetime, at: datetime | None = None) -> bool:
-    """True while ``at`` (default now) is at or before the deadline instant."""
-    return as_utc(at or utcnow()) <= as_utc(deadline)
+    """True while ``at`` (default now) is at or before the deadline, to the second.
+
+    Deadlines are whole seconds (23:59:59), so 23:59:59.5 is still on time and 00:00:00 is not.
+    """
+    return as_utc(at or utcnow()).replace(microsecond=0) <= as_utc(deadline)
 
 
 def subtract_months(value: datetime, months: int) -> datetime:

@@ -7,6 +7,7 @@ says in Chinese exactly what is wrong; WTForms wrappers turn that into field err
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 from wtforms import Field, Form, ValidationError
@@ -14,7 +15,7 @@ from wtforms import Field, Form, ValidationError
 # 统一社会信用代码, GB 32100-2015
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def uscc_check_char(first17: str) -> str:
@@ -39,7 +40,8 @@ def check_uscc(value: str) -> str:
 
 def check_mobile(value: str) -> str:
     """Validate a mainland mobile number (1[3-9] + 9 digits); accepts +86 and spaces/dashes."""
-    digits = re.sub(r"[\s\-]", "", value or "")
+    # NFKC turns full-width digits typed with a Chinese input method into ASCII ones
+    digits = re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", value or ""))
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):
@@ -62,7 +64,10 @@ def mask_mobile(value: str | None) -> str:
     """Mask a mobile number for shared screens: 13812345678 → 138****5678."""
     if not value:
         return ""
-    digits = re.sub(r"\D", "", value)
+    try:
+        digits = check_mobile(value)
+    except ValueError:
+        digits = re.sub(r"\D", "", value)
     if len(digits) < 7:
         return "*" * len(digits)
     return f"{digits[:3]}****{digits[-4:]}"

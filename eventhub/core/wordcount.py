@@ -12,9 +12,10 @@ import re
 
 # A "word" run: ASCII/Latin letters and digits, with inner apostrophes, hyphens, dots (e.g.
 # "don't", "COVID-19", "3.5") kept in one run as Word does.
-_LATIN_RUN = re.compile(r"[0-9A-Za-z\u00C0-\u024F]+(?:['’\-.][0-9A-Za-z\u00C0-\u024F]+)*")
+_LATIN_CHAR = r"[0-9A-Za-z\u00C0-\u024F][\u0300-\u036f]*"  # a letter with any combining accents
+_LATIN_RUN = re.compile(rf"(?:{_LATIN_CHAR})+(?:['’\-.](?:{_LATIN_CHAR})+)*")
 # Marks that join the previous grapheme: variation selectors, ZWJ, skin tones, combining marks.
-_JOINERS = re.compile(r"[\u200d\ufe0e\ufe0f\u0300-\u036f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]")
+_JOINERS = re.compile(r"[\u200d\ufe0e\ufe0f\u0300-\u036f\u20e3\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]")
 
 
 def count_zishu(text: str | None) -> int:
@@ -33,6 +34,8 @@ def count_zishu(text: str | None) -> int:
         if m:
             total += 1
             i = m.end()
+            while i < n and _JOINERS.match(text[i]):  # keycaps: "1️⃣" is one emoji, not a digit run
+                i += 1
             continue
         total += 1
         i += 1
