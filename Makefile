@@ -25,8 +25,10 @@ run: $(VENV)/.installed translations
 	$(FLASK) demo load --if-empty
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# Debian's Chromium for the browser tests, and a CJK font so screenshots show Chinese.
 chromium:
-	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@{ test -x /usr/bin/chromium && dpkg -s fonts-wqy-zenhei >/dev/null 2>&1; } || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; }
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check eventhub tests app.py bench

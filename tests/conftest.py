@@ -144,6 +144,6 @@ def live_server(make_app) -> Iterator[tuple[Flask, str]]:  # noqa: ANN001
 
 @pytest.fixture(scope="session")
 def screenshot_dir() -> Path:
-    path = Path(os.environ.get("EVENTHUB_SCREENSHOTS", "test-results/screenshots"))
+    path = Path(os.environ.get("EVENTHUB_SCREENSHOTS", "test-screenshots"))
     path.mkdir(parents=True, exist_ok=True)
     return path
