@@ -73,7 +73,9 @@ def test_production_refuses_insecure_cookies(tmp_path, monkeypatch):
 
 
 def test_production_accepts_a_safe_setup(tmp_path, monkeypatch):
-    app = _prod(tmp_path, monkeypatch, SECRET_KEY=GOOD_SECRET, DATABASE_URL="postgresql://x@127.0.0.1/x", SESSION_COOKIE_SECURE="true", REMEMBER_COOKIE_SECURE="true")
+    app = _prod(
+        tmp_path, monkeypatch, SECRET_KEY=GOOD_SECRET, DATABASE_URL="postgresql://x@127.0.0.1/x", SESSION_COOKIE_SECURE="true", REMEMBER_COOKIE_SECURE="true"
+    )
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://x@127.0.0.1/x"
     assert app.config["SESSION_COOKIE_SECURE"] is True
 
