@@ -18,7 +18,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	touch $@
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d eventhub/translations
+	$(BIN)/pybabel compile -d eventhub/translations
 
 run: $(VENV)/.installed translations
 	$(FLASK) db upgrade
