@@ -155,14 +155,8 @@ def search_users(*, q: str = "", role: str = "", state: str = "", page: int = 1,
 
 
 def user_history(user: User, limit: int = 20) -> list[audit.AuditLog]:
-    """The latest audit rows about ``user`` (invitations, status changes, log-ins)."""
-    query = (
-        select(audit.AuditLog)
-        .where(audit.AuditLog.object_type == "User", audit.AuditLog.object_id == str(user.id))
-        .order_by(audit.AuditLog.at.desc(), audit.AuditLog.id.desc())
-        .limit(limit)
-    )
-    return list(db.session.scalars(query))
+    """The latest audit rows about ``user``."""
+    return audit.history_of(user, limit)
 
 
 # ---- invitation and reset links --------------------------------------------------

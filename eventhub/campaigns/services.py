@@ -159,14 +159,8 @@ def get_campaign(campaign_id: int, *, include_drafts: bool = True) -> Campaign |
 
 
 def history(campaign: Campaign, limit: int = 20) -> list[audit.AuditLog]:
-    """The latest audit rows about ``campaign`` (creation and every change)."""
-    query = (
-        select(audit.AuditLog)
-        .where(audit.AuditLog.object_type == "Campaign", audit.AuditLog.object_id == str(campaign.id))
-        .order_by(audit.AuditLog.at.desc(), audit.AuditLog.id.desc())
-        .limit(limit)
-    )
-    return list(db.session.scalars(query))
+    """The latest audit rows about ``campaign``."""
+    return audit.history_of(campaign, limit)
 
 
 def remaining_text(deadline: datetime, now: datetime | None = None) -> str:

@@ -90,3 +90,16 @@ def list_entries(*, action: str = "", object_type: str = "", page: int = 1, per_
     if object_type:
         query = query.where(AuditLog.object_type == object_type)
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def history_of(obj: Any, limit: int = 20) -> list[AuditLog]:
+    """The latest audit rows about one object (shown on its page as its change history)."""
+    from sqlalchemy import select
+
+    query = (
+        select(AuditLog)
+        .where(AuditLog.object_type == type(obj).__name__, AuditLog.object_id == str(obj.id))
+        .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
