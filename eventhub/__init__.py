@@ -38,8 +38,12 @@ def create_app(test_config: dict[str, Any] | None = None, instance_path: str | N
     from eventhub.core.permissions import login_guard
     from eventhub.core.views import bp as core_bp
     from eventhub.core.views import register_error_handlers, register_template_helpers
+    from eventhub.events import bp as events_bp
+    from eventhub.judging import bp as judging_bp
+    from eventhub.plans import bp as plans_bp
+    from eventhub.selection import bp as selection_bp
 
-    for blueprint in (core_bp, auth_bp, bases_bp, campaigns_bp):
+    for blueprint in (core_bp, auth_bp, bases_bp, campaigns_bp, plans_bp, judging_bp, selection_bp, events_bp):
         app.register_blueprint(blueprint)
     app.before_request(login_guard)
     register_error_handlers(app)

@@ -5,5 +5,25 @@ from eventhub.bases.models import DemonstrationBase
 from eventhub.campaigns.models import Campaign
 from eventhub.core.audit import AuditLog
 from eventhub.core.mail import MailMessage
+from eventhub.judging.models import Assignment, Criterion, JudgeAffiliation, JudgingItem, JudgingRound, Score, ScoreSheet
+from eventhub.plans.models import DeadlineExtension, PlanParticipant, PlanVersion, PlanWindow, PreliminaryPlan
 
-__all__ = ["AuditLog", "Campaign", "DemonstrationBase", "MailMessage", "User"]
+__all__ = [
+    "Assignment",
+    "AuditLog",
+    "Campaign",
+    "Criterion",
+    "DeadlineExtension",
+    "DemonstrationBase",
+    "JudgeAffiliation",
+    "JudgingItem",
+    "JudgingRound",
+    "MailMessage",
+    "PlanParticipant",
+    "PlanVersion",
+    "PlanWindow",
+    "PreliminaryPlan",
+    "Score",
+    "ScoreSheet",
+    "User",
+]

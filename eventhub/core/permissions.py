@@ -49,6 +49,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "campaigns.manage": frozenset({Role.ORGANISER}),
     "campaigns.view": frozenset({Role.ORGANISER, Role.REVIEWER, Role.ASSESSOR, Role.HOST}),
     "audit.view": frozenset({Role.ORGANISER, Role.ASSESSOR}),
+    "plans.write": frozenset({Role.HOST}),  # a host writes its own base's plan (object check: can_edit_plan)
+    "plans.manage": frozenset({Role.ORGANISER}),  # all plans, extensions, export
+    "judging.manage": frozenset({Role.ORGANISER}),  # rubrics, assignments, results
+    "judging.score": frozenset({Role.REVIEWER}),  # score sheets of one's own assignments
+    "selection.manage": frozenset({Role.ORGANISER}),  # select hosts, allocate dates, publish
 }
 
 PUBLIC_ATTR = "_eventhub_public"

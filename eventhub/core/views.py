@@ -93,6 +93,7 @@ def register_template_helpers(app: Flask) -> None:
     def inject() -> dict[str, Any]:
         return {
             "has_permission": lambda permission: has_permission(current_user, permission),
+            "has_endpoint": lambda endpoint: endpoint in current_app.view_functions,
             "Role": Role,
             "ROLE_LABELS": ROLE_LABELS,
             "LANGUAGES": current_app.config["LANGUAGES"],
