@@ -53,7 +53,9 @@ def create_app(test_config: dict[str, Any] | None = None, instance_path: str | N
 
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "请先登录"
+    from flask_babel import lazy_gettext
+
+    login_manager.login_message = lazy_gettext("请先登录")
     login_manager.login_message_category = "warning"
 
     from eventhub.auth.cli import users_cli

@@ -8,11 +8,14 @@ commit for real (concurrency tests need that).
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
@@ -23,7 +26,35 @@ from eventhub.extensions import db
 from tests.pgserver import PostgresServer
 
 BACKENDS = ["sqlite", "postgresql"]
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "eventhub" / "translations"
 CHROMIUM = "/usr/bin/chromium"
+
+
+def compile_catalogues(translations: Path = TRANSLATIONS) -> None:
+    """Write each ``messages.mo`` next to its ``.po`` when missing or older (``pybabel compile``).
+
+    Written to a temporary file and renamed, so parallel test processes never read half a file.
+    """
+    for po_path in translations.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=po_path.parent.parent.name)
+        fd, tmp_name = tempfile.mkstemp(dir=mo_path.parent, suffix=".mo.tmp")
+        try:
+            with os.fdopen(fd, "wb") as mo_file:
+                write_mo(mo_file, catalog)
+            os.chmod(tmp_name, 0o644)  # mkstemp makes it private; the app may run as another user
+            os.replace(tmp_name, mo_path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues() -> None:
+    compile_catalogues()
 
 
 @pytest.fixture(scope="session")

@@ -6,15 +6,11 @@ catalogue itself when the compiled file is missing or older than the ``.po``.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
@@ -29,33 +25,6 @@ EN_PO = TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po"
 
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 PLACEHOLDER = re.compile(r"%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]")
-
-
-def compile_catalogues(translations: Path = TRANSLATIONS) -> None:
-    """Write each ``messages.mo`` next to its ``.po`` when missing or older (``pybabel compile``).
-
-    Written to a temporary file and renamed, so parallel test processes never read half a file.
-    """
-    for po_path in translations.glob("*/LC_MESSAGES/messages.po"):
-        mo_path = po_path.with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-            continue
-        with po_path.open("rb") as po_file:
-            catalog = read_po(po_file, locale=po_path.parent.parent.name)
-        fd, tmp_name = tempfile.mkstemp(dir=mo_path.parent, suffix=".mo.tmp")
-        try:
-            with os.fdopen(fd, "wb") as mo_file:
-                write_mo(mo_file, catalog)
-            os.chmod(tmp_name, 0o644)  # mkstemp makes it private; the app may run as another user
-            os.replace(tmp_name, mo_path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-
-
-@pytest.fixture(scope="session", autouse=True)
-def compiled_catalogues() -> None:
-    compile_catalogues()
 
 
 def _switch(client: FlaskClient, lang: str, next_url: str = "/login") -> None:

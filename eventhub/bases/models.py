@@ -6,9 +6,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from flask_babel import gettext
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from eventhub.core.i18n import N_
 from eventhub.core.timeutil import UTCDateTime, utcnow
 from eventhub.extensions import db
 
@@ -35,10 +37,10 @@ class BaseType(StrEnum):
 
 
 BASE_TYPE_LABELS = {
-    BaseType.REGION: "区域示范基地",
-    BaseType.ENTERPRISE: "企业示范基地",
-    BaseType.UNIVERSITY: "高校示范基地",
-    BaseType.INSTITUTE: "科研院所示范基地",
+    BaseType.REGION: N_("区域示范基地"),
+    BaseType.ENTERPRISE: N_("企业示范基地"),
+    BaseType.UNIVERSITY: N_("高校示范基地"),
+    BaseType.INSTITUTE: N_("科研院所示范基地"),
 }
 
 
@@ -70,7 +72,7 @@ class DemonstrationBase(db.Model):
 
     @property
     def type_label(self) -> str:
-        return BASE_TYPE_LABELS[BaseType(self.base_type)]
+        return gettext(BASE_TYPE_LABELS[BaseType(self.base_type)])
 
     @property
     def display_short_name(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from eventhub.auth.models import User
@@ -12,11 +13,11 @@ from eventhub.campaigns import services as campaigns
 from eventhub.core.permissions import Role
 
 ROLE_TASKS = {
-    Role.REVIEWER: ["查看分配给您的评审任务（初步计划评审开放后显示）", "申报与示范基地的关联，以回避利益冲突"],
-    Role.HOST: ["撰写本基地的活动初步计划（约 800 字）", "入选后提交活动方案、管理报名与路演"],
-    Role.CHECKIN: ["在分配给您的活动现场扫码签到"],
-    Role.ASSESSOR: ["查看各承办基地的活动成果并完成评估"],
-    Role.PARTICIPANT: ["报名参加主题日、领取电子票", "提交路演项目、填写满意度问卷、确认合作项目"],
+    Role.REVIEWER: [_l("查看分配给您的评审任务（初步计划评审开放后显示）"), _l("申报与示范基地的关联，以回避利益冲突")],
+    Role.HOST: [_l("撰写本基地的活动初步计划（约 800 字）"), _l("入选后提交活动方案、管理报名与路演")],
+    Role.CHECKIN: [_l("在分配给您的活动现场扫码签到")],
+    Role.ASSESSOR: [_l("查看各承办基地的活动成果并完成评估")],
+    Role.PARTICIPANT: [_l("报名参加主题日、领取电子票"), _l("提交路演项目、填写满意度问卷、确认合作项目")],
 }
 
 
