@@ -5,16 +5,20 @@ from eventhub.bases.models import DemonstrationBase
 from eventhub.campaigns.models import Campaign
 from eventhub.core.audit import AuditLog
 from eventhub.core.mail import MailMessage
+from eventhub.events.models import Event
 from eventhub.judging.models import Assignment, Criterion, JudgeAffiliation, JudgingItem, JudgingRound, Score, ScoreSheet
 from eventhub.plans.models import DeadlineExtension, PlanParticipant, PlanVersion, PlanWindow, PreliminaryPlan
+from eventhub.selection.models import CalendarDay, SelectionDecision, SelectionSettings
 
 __all__ = [
     "Assignment",
     "AuditLog",
+    "CalendarDay",
     "Campaign",
     "Criterion",
     "DeadlineExtension",
     "DemonstrationBase",
+    "Event",
     "JudgeAffiliation",
     "JudgingItem",
     "JudgingRound",
@@ -25,5 +29,7 @@ __all__ = [
     "PreliminaryPlan",
     "Score",
     "ScoreSheet",
+    "SelectionDecision",
+    "SelectionSettings",
     "User",
 ]
