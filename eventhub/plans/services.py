@@ -40,6 +40,17 @@ MIN_CONTENT_TYPES = 4
 MAX_DURATION_DAYS = 30
 
 
+def content_type_labels() -> dict[str, str]:
+    """The five content types (DESIGN.md §1), translated."""
+    return {
+        ContentType.RESOURCES.value: _("创新资源开放共享"),
+        ContentType.JOINT_RD.value: _("创新项目协作攻关"),
+        ContentType.COMMERCIALISATION.value: _("创新成果联合转化"),
+        ContentType.ROADSHOW.value: _("创新团队对接路演"),
+        ContentType.MATCHMAKING.value: _("创新主体深度对接"),
+    }
+
+
 def event_format_labels() -> dict[str, str]:
     return {EventFormat.ONSITE.value: _("线下"), EventFormat.ONLINE.value: _("线上"), EventFormat.HYBRID.value: _("线上线下结合")}
 
@@ -474,7 +485,7 @@ def _lines(snap: dict[str, Any]) -> dict[str, str]:
     return {
         _("主题"): snap.get("theme", ""),
         _("专业领域"): snap.get("field", ""),
-        _("主题内容"): "\n".join(f"{CONTENT_TYPE_LABELS[ContentType(k)]}：{contents[k]}" for k in (c.value for c in ContentType) if k in contents),
+        _("主题内容"): "\n".join(f"{content_type_labels()[k]}：{contents[k]}" for k in (c.value for c in ContentType) if k in contents),
         _("参与基地"): "\n".join(f"{p.get('base_short_name') or p.get('base_name')}：{p.get('reason', '')}" for p in snap.get("participants") or []),
         _("时间窗口"): "\n".join(
             _("%(a)s 至 %(b)s 之间开始，持续 %(d)s 天", a=w["earliest_start"], b=w["latest_start"], d=w["duration_days"]) for w in snap.get("windows") or []
@@ -487,18 +498,32 @@ def _lines(snap: dict[str, Any]) -> dict[str, str]:
 
 
 def inline_diff(old: str, new: str) -> Markup:
-    """Character-level diff (Chinese has no spaces) as HTML with <del> and <ins>."""
+    """Character-level diff (Chinese has no spaces) as HTML with <del> and <ins> (unified)."""
+    return _diff_html(old, new)[0]
+
+
+def _diff_html(old: str, new: str) -> tuple[Markup, Markup, Markup]:
+    """(unified, old side with <del>, new side with <ins>), all escaped."""
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    parts: list[Markup] = []
+    unified: list[Markup] = []
+    left: list[Markup] = []
+    right: list[Markup] = []
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
         if op == "equal":
-            parts.append(escape(old[a1:a2]))
+            same = escape(old[a1:a2])
+            unified.append(same)
+            left.append(same)
+            right.append(same)
             continue
         if a2 > a1:
-            parts.append(Markup("<del>{}</del>").format(old[a1:a2]))
+            removed = Markup("<del>{}</del>").format(old[a1:a2])
+            unified.append(removed)
+            left.append(removed)
         if b2 > b1:
-            parts.append(Markup("<ins>{}</ins>").format(new[b1:b2]))
-    return Markup("").join(parts)
+            added = Markup("<ins>{}</ins>").format(new[b1:b2])
+            unified.append(added)
+            right.append(added)
+    return Markup("").join(unified), Markup("").join(left), Markup("").join(right)
 
 
 @dataclass
@@ -507,7 +532,9 @@ class FieldDiff:
     old: str
     new: str
     changed: bool
-    html: Markup = field(default_factory=Markup)
+    html: Markup = field(default_factory=Markup)  # unified
+    old_html: Markup = field(default_factory=Markup)
+    new_html: Markup = field(default_factory=Markup)
 
 
 def diff_versions(old: dict[str, Any], new: dict[str, Any]) -> list[FieldDiff]:
@@ -516,7 +543,11 @@ def diff_versions(old: dict[str, Any], new: dict[str, Any]) -> list[FieldDiff]:
     result = []
     for label in new_lines:
         a, b = old_lines.get(label, ""), new_lines[label]
-        result.append(FieldDiff(label, a, b, a != b, inline_diff(a, b) if a != b else escape(b)))
+        if a != b:
+            unified, left, right = _diff_html(a, b)
+            result.append(FieldDiff(label, a, b, True, unified, left, right))
+        else:
+            result.append(FieldDiff(label, a, b, False, escape(b), escape(a), escape(b)))
     return result
 
 
