@@ -24,7 +24,8 @@ Assignment and conflicts of interest
     ``declare_conflict(assignment, judge, reason, actor, candidates=None) -> ConflictResult``
     ``set_affiliations(judge, base_ids, actor, notes=None) -> list[Assignment]`` (open assignments
     that now conflict); ``affiliations(judge) -> list[JudgeAffiliation]``
-    ``conflict_reason(item, judge) -> str | None`` (why ``judge`` may not judge ``item``)
+    ``conflict_reason(item, judge, bases=None) -> str | None`` (why ``judge`` may not judge ``item``);
+    ``conflict_bases(judges) -> dict[user_id, set[base_id]]``
     ``is_assigned(user, ref_type, ref_id) -> bool`` — object-level read access for clients: true
     when ``user`` holds an assignment (not in conflict) on an item with that reference
     ``assignments_of(judge) -> list[Assignment]``
@@ -396,6 +397,11 @@ def _conflict_bases(judges: Iterable[User]) -> dict[int, set[int]]:
         for user_id, base_id in rows:
             out[user_id].add(base_id)
     return out
+
+
+def conflict_bases(judges: Iterable[User]) -> dict[int, set[int]]:
+    """Per judge id, the bases they may not judge: declared affiliations plus their account's base."""
+    return _conflict_bases(judges)
 
 
 def set_affiliations(judge: User, base_ids: Iterable[int], actor: Any, notes: dict[int, str] | None = None) -> list[Assignment]:

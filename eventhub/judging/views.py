@@ -94,6 +94,7 @@ def view_round(round_id: int) -> str:
         tie_rule=services.tie_rule(),
         normalisation_note=services.normalisation_note(),
         conflict_reason=services.conflict_reason,
+        judge_bases=services.conflict_bases(reviewers),
         auto_result=None,
         rubric_errors={},
     )
