@@ -327,6 +327,7 @@ def test_export_xlsx(world):
     plan = _plan(world)
     services.save_draft(plan, complete_data([world["partner"].id], theme="=HYPERLINK(1)"), world["host"], now=BEFORE)
     services.submit(plan, world["host"], now=BEFORE)
+    services.save_draft(plan, complete_data([world["partner"].id], theme="未提交的修改"), world["host"], now=BEFORE)
     db.session.commit()
     sheet = load_workbook(io.BytesIO(services.export_xlsx(world["campaign"]))).active
     rows = list(sheet.iter_rows(values_only=True))
@@ -334,5 +335,5 @@ def test_export_xlsx(world):
     assert len(rows) == 2
     row = dict(zip(rows[0], rows[1], strict=True))
     assert row["基地"] == "中国华润有限公司" and row["状态"] == "已提交" and row["版本"] == 1
-    assert row["主题"] == "'=HYPERLINK(1)"  # never a formula
+    assert row["主题"] == "'=HYPERLINK(1)"  # the submitted version, and never a formula
     assert row["字数"] == 400 and "南山区" in row["参与基地"]

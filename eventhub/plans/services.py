@@ -663,43 +663,41 @@ def _safe_cell(value: Any) -> Any:
 
 
 def export_rows(campaign: Campaign) -> list[list[Any]]:
+    """One row per plan: what was submitted (latest version) for submitted plans, else the draft."""
     rows: list[list[Any]] = [EXPORT_HEADER]
     for row in list_plans(campaign):
         plan = row.plan
-        snap = snapshot(plan)
         version = latest_version(plan)
+        snap = version.snapshot if version is not None and plan.status == PlanStatus.SUBMITTED.value else snapshot(plan)
+        contents = snap.get("content_types") or {}
         lines = _lines(snap)
-        rows.append(
-            [
-                _safe_cell(v)
-                for v in [
-                    plan.base.name,
-                    plan.base.display_short_name,
-                    row.status_label,
-                    version.number if version else "",
-                    format_local(plan.submitted_at),
-                    plan.theme,
-                    plan.field,
-                    *[(plan.content_types or {}).get(c.value, "") for c in ContentType],
-                    len([v for v in (plan.content_types or {}).values() if str(v).strip()]),
-                    lines[_("参与基地")],
-                    lines[_("时间窗口")],
-                    lines[_("活动形式")],
-                    plan.prevention_measures,
-                    row.zishu,
-                    plan.body,
-                    plan.contact_name,
-                    plan.contact_phone,
-                    plan.contact_email,
-                    "；".join(row.warnings),
-                ]
-            ]
-        )
+        values = [
+            plan.base.name,
+            plan.base.display_short_name,
+            row.status_label,
+            version.number if version else "",
+            format_local(plan.submitted_at),
+            snap["theme"],
+            snap["field"],
+            *[contents.get(c.value, "") for c in ContentType],
+            len([v for v in contents.values() if str(v).strip()]),
+            lines[_("参与基地")],
+            lines[_("时间窗口")],
+            lines[_("活动形式")],
+            snap["prevention_measures"],
+            count_zishu(snap["body"]),
+            snap["body"],
+            snap["contact_name"],
+            snap["contact_phone"],
+            snap["contact_email"],
+            "；".join(row.warnings),
+        ]
+        rows.append([_safe_cell(v) for v in values])
     return rows
 
 
 def export_xlsx(campaign: Campaign) -> bytes:
-    """All plans of the campaign (working copies) in one sheet, header bold and frozen."""
+    """All plans of the campaign in one sheet (see :func:`export_rows`), header bold and frozen."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
