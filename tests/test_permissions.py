@@ -16,6 +16,8 @@ PUBLIC_ENDPOINTS = {
     "auth.login": "log-in page",
     "auth.accept_invitation": "invitation link sets the first password",
     "auth.reset_password": "password reset link",
+    "events.calendar": "public year calendar of theme days",
+    "events.calendar_ics": "iCalendar feed of theme days (subscribed by calendar clients)",
 }
 
 
