@@ -189,3 +189,17 @@ def test_library_has_no_2027_data() -> None:
     assert library_days(2027) is None
     assert statutory_holidays(2027) is None
     assert date(2026, 1, 1) in statutory_holidays(2026)
+
+
+def test_days_are_spread_over_the_available_period() -> None:
+    """Three hosts free from September to mid-December: not packed 21 days apart at the start."""
+    window = Window(date(2026, 9, 1), date(2026, 12, 15), 1)
+    hosts = [HostRequest(k, f"H{k}", (window,)) for k in range(3)]
+    packed = allocate(hosts, gap=21, blocked=set(), earliest=date(2026, 9, 1), spread=False)
+    assert [p.start for p in packed.ordered()] == [date(2026, 9, 1), date(2026, 9, 22), date(2026, 10, 13)]
+    spread = allocate(hosts, gap=21, blocked=set(), earliest=date(2026, 9, 1))
+    assert [p.start for p in spread.ordered()] == [date(2026, 9, 1), date(2026, 10, 23), date(2026, 12, 15)]
+    # Spreading never breaks a rule, even with holidays in the way.
+    holidays = statutory_holidays(2026)
+    spread = allocate(hosts, gap=21, blocked=holidays, earliest=date(2026, 9, 1))
+    assert spread.feasible and check_placement(hosts, spread.placements, gap=21, blocked=holidays, earliest=date(2026, 9, 1)) == []

@@ -26,7 +26,7 @@ best-ranked), and each host left out gets the reason that stops it.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -133,10 +133,14 @@ def allocate(
     gap: int,
     blocked: Iterable[date],
     earliest: date,
+    spread: bool = True,
 ) -> AllocationResult:
     """Place every host's theme day under the rules above, or say why not (see module doc).
 
     ``hosts`` in priority order (best-ranked first): it breaks ties for the partial placement.
+    With ``spread`` the placed days are then moved, in the same order and without breaking any
+    rule, as close as they can get to evenly spaced dates between the earliest and the latest
+    possible ones (the notice asks to spread the theme days over the year).
     """
     if len(hosts) > MAX_HOSTS:
         raise ValueError(f"at most {MAX_HOSTS} hosts can be allocated at once")
@@ -200,6 +204,10 @@ def allocate(
         placements[hosts[index].key] = placement
         mask = previous
 
+    if spread and len(placements) > 1:
+        index_of = {h.key: i for i, h in enumerate(hosts)}
+        placements = _spread(sorted(placements.values(), key=lambda p: p.start), {k: options[index_of[k]] for k in placements}, gap)
+
     placed_all = len(placements) == len(hosts)
     if not placed_all:
         for index in placeable:
@@ -224,6 +232,48 @@ def _earliest_choice(key: Hashable, windows: list[tuple[int, int, list[date]]], 
         if found is None or next_threshold < found[0]:
             found = (next_threshold, Placement(key, start, duration, w_index))
     return found
+
+
+def _spread(ordered: list[Placement], options: dict[Hashable, list[tuple[int, int, list[date]]]], gap: int) -> dict[Hashable, Placement]:
+    """Keep the order of a valid placement; move each day towards evenly spaced targets.
+
+    A backward pass finds each host's latest start that still leaves room for the ones after it;
+    a forward pass then picks, between the previous host's threshold and that latest start, the
+    admissible start closest to the host's target. Every choice keeps the rest feasible.
+    """
+    m = len(ordered)
+    late: list[date] = [date.max] * m
+    for i in range(m - 1, -1, -1):
+        best: date | None = None
+        for _w, duration, starts in options[ordered[i].key]:
+            limit = late[i + 1] - timedelta(days=max(gap, duration)) if i + 1 < m else date.max
+            position = bisect_right(starts, limit)
+            if position:
+                best = max(best or starts[position - 1], starts[position - 1])
+        assert best is not None and best >= ordered[i].start  # the given placement is one such choice
+        late[i] = best
+    first, last = ordered[0].start, late[-1]
+    span = (last - first).days
+    out: dict[Hashable, Placement] = {}
+    threshold = date.min
+    for i, placement in enumerate(ordered):
+        target = first + timedelta(days=round(span * i / (m - 1)))
+        chosen: tuple[int, date, Placement] | None = None
+        for w_index, duration, starts in options[placement.key]:
+            limit = late[i + 1] - timedelta(days=max(gap, duration)) if i + 1 < m else date.max
+            lo, hi = bisect_left(starts, threshold), bisect_right(starts, limit)
+            if lo >= hi:
+                continue
+            near = min(max(bisect_left(starts, target, lo, hi), lo), hi - 1)
+            for j in {near, max(near - 1, lo)}:
+                start = starts[j]
+                score = abs((start - target).days)
+                if chosen is None or (score, start) < (chosen[0], chosen[1]):
+                    chosen = (score, start, Placement(placement.key, start, duration, w_index))
+        assert chosen is not None
+        out[placement.key] = chosen[2]
+        threshold = chosen[1] + timedelta(days=max(gap, chosen[2].duration_days))
+    return out
 
 
 def _clashing_hosts(host: HostRequest, windows: list[tuple[int, int, list[date]]], placements: dict[Hashable, Placement], gap: int) -> tuple[Hashable, ...]:
