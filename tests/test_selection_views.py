@@ -131,3 +131,25 @@ def test_calendar_days_editor_for_a_year_without_library_data(app, client):
     assert client.post(f"/selection/{cid}/calendar-days/{day_id}/delete").status_code == 302
     with app.app_context():
         assert db.session.scalar(select(func.count(CalendarDay.id))) == 6
+
+
+def test_gap_setting_and_publish_page_after_publishing(app, client, setup):
+    user_and_login(app, client)
+    c = setup["campaign"]
+    assert client.post(f"/selection/{c}/gap", data={"gap_days": "30"}).status_code == 302
+    assert "至少相隔 30 天" in client.get(f"/selection/{c}/dates").get_data(as_text=True)
+    client.post(f"/selection/{c}/gap", data={"gap_days": "-1"})
+    assert "至少相隔 30 天" in client.get(f"/selection/{c}/dates").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AuditLog.id)).where(AuditLog.action == "selection.gap")) == 1
+
+    for key, day in (("a", date(2026, 9, 10)), ("b", date(2026, 10, 20))):
+        client.post(f"/selection/{c}/plans/{setup[key]}/decide", data={"decision": "select", "rationale": "入选"})
+        client.post(f"/selection/{c}/dates/{setup[key]}", data={"start_date": day.isoformat(), "duration_days": "1"})
+    client.post(f"/selection/{c}/publish", data={"confirm": "yes"})
+    client.post(f"/selection/{c}/plans/{setup['b']}/decide", data={"decision": "reject", "rationale": "撤销"})
+    page = client.get(f"/selection/{c}/publish").get_data(as_text=True)
+    assert 'id="last-published"' in page and 'id="to-withdraw"' in page and "国网融通创新主题日" in page
+    # A typo in a hand-typed date is refused with a message, nothing saved.
+    response = client.post(f"/selection/{c}/dates/{setup['a']}", data={"start_date": "2026-13-01", "duration_days": "1"}, follow_redirects=True)
+    assert "YYYY-MM-DD" in response.get_data(as_text=True)
