@@ -308,7 +308,7 @@ def host_requests(selected: list[SelectionDecision]) -> list[HostRequest]:
     ]
 
 
-def _years_of(hosts: list[HostRequest], extra: list[date] = ()) -> set[int]:  # type: ignore[assignment]
+def _years_of(hosts: list[HostRequest], extra: tuple[date, ...] | list[date] = ()) -> set[int]:
     years: set[int] = set()
     for host in hosts:
         for w in host.windows:
@@ -344,6 +344,8 @@ def allocation_context(campaign: Campaign, now: datetime | None = None) -> Alloc
 def suggest(campaign: Campaign, actor: Any, now: datetime | None = None) -> tuple[AllocationContext, AllocationResult]:
     """Run the allocation and store its dates on the decisions (the placed ones; audited)."""
     ctx = allocation_context(campaign, now)
+    if len(ctx.hosts) > allocation.MAX_HOSTS:
+        raise SelectionError(_("一次最多为 %(n)d 家承办基地自动安排日期，请手工安排。", n=allocation.MAX_HOSTS))
     result = allocation.allocate(ctx.hosts, gap=ctx.gap, blocked=ctx.blocked, earliest=ctx.earliest)
     by_plan = {d.plan_id: d for d in ctx.selected}
     for key, placement in result.placements.items():

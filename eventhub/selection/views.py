@@ -134,7 +134,12 @@ def dates(campaign_id: int) -> Any:
 @require("selection.manage")
 def suggest(campaign_id: int) -> Any:
     campaign = _campaign(campaign_id)
-    _ctx, result = services.suggest(campaign, current_user)
+    try:
+        _ctx, result = services.suggest(campaign, current_user)
+    except services.SelectionError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".dates", campaign_id=campaign.id))
     db.session.commit()
     if result.feasible:
         flash(_("已按全部约束安排日期。"), "success")
