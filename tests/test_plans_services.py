@@ -16,6 +16,7 @@ from eventhub.core.permissions import Role
 from eventhub.core.timeutil import end_of_day, shanghai
 from eventhub.core.wordcount import count_zishu
 from eventhub.extensions import db
+from eventhub.judging import services as judging
 from eventhub.plans import calls, review, services
 from eventhub.plans.models import ContentType, PlanStatus, PreliminaryPlan
 from tests.factories import make_base, make_user
@@ -273,7 +274,6 @@ def test_read_and_edit_rights(world):
 
 
 def test_assigned_reviewer_reads_the_plan(world):
-    judging = pytest.importorskip("eventhub.judging.services")
     organiser = make_user(Role.ORGANISER)
     reviewer = make_user(Role.REVIEWER)
     other_reviewer = make_user(Role.REVIEWER)
@@ -292,7 +292,6 @@ def test_assigned_reviewer_reads_the_plan(world):
 
 
 def test_open_review_syncs_submitted_plans_only(world):
-    pytest.importorskip("eventhub.judging.services")
     organiser = make_user(Role.ORGANISER)
     plan = _plan(world)
     draft_only = services.get_or_create_plan(world["campaign"], make_base(short_name="草稿基地"))

@@ -15,6 +15,7 @@ from eventhub.core.audit import AuditLog
 from eventhub.core.permissions import Role
 from eventhub.core.timeutil import to_shanghai, utcnow
 from eventhub.extensions import db
+from eventhub.judging.services import round_by_key
 from eventhub.plans import services
 from eventhub.plans.models import ContentType, DeadlineExtension, PreliminaryPlan
 from tests.factories import login, make_base, make_user, user_and_login
@@ -246,7 +247,6 @@ def test_organiser_pages(app, client, world):
 
 
 def test_organiser_opens_review(app, client, world):
-    pytest.importorskip("eventhub.judging.services")
     _host(app, client, world["a"])
     client.post("/plans/edit", data=form_data(world["partner"], action="submit"))
     plan_id = _plan_id(app, world["a"])
@@ -254,7 +254,6 @@ def test_organiser_opens_review(app, client, world):
     client.post("/logout")
     user_and_login(app, client, Role.ORGANISER)
     assert client.post("/plans/review").status_code == 302
-    from eventhub.judging.services import round_by_key
 
     with app.app_context():
         rnd = round_by_key(f"plan-review:{world['campaign']}")

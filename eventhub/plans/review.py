@@ -15,6 +15,10 @@ from sqlalchemy import select
 from eventhub.campaigns.models import Campaign
 from eventhub.core import audit
 from eventhub.extensions import db
+from eventhub.judging import services as judging
+from eventhub.judging.defaults import PLAN_REVIEW_CRITERIA
+from eventhub.judging.models import JudgingRound
+from eventhub.judging.services import ItemSpec
 from eventhub.plans.calls import _
 from eventhub.plans.models import PlanStatus, PreliminaryPlan
 
@@ -45,9 +49,7 @@ def submitted_plans(campaign: Campaign) -> list[PreliminaryPlan]:
     return list(db.session.scalars(query))
 
 
-def item_specs(campaign: Campaign) -> list[Any]:
-    from eventhub.judging.services import ItemSpec
-
+def item_specs(campaign: Campaign) -> list[ItemSpec]:
     return [
         ItemSpec(
             ref_type=REF_TYPE,
@@ -60,15 +62,12 @@ def item_specs(campaign: Campaign) -> list[Any]:
     ]
 
 
-def open_review(campaign: Campaign, actor: Any) -> Any:
+def open_review(campaign: Campaign, actor: Any) -> JudgingRound:
     """Create (or refresh) the campaign's plan-review round and sync the submitted plans into it.
 
     Plans withdrawn since the last sync become inactive items in the round (the engine keeps
     their assignments and scores). Returns the round.
     """
-    from eventhub.judging import services as judging
-    from eventhub.judging.defaults import PLAN_REVIEW_CRITERIA
-
     rnd = judging.get_or_create_round(
         review_key(campaign),
         _("%(year)d 年初步计划评审", year=campaign.year),
@@ -83,10 +82,6 @@ def open_review(campaign: Campaign, actor: Any) -> Any:
     return rnd
 
 
-def review_round(campaign: Campaign) -> Any:
+def review_round(campaign: Campaign) -> JudgingRound | None:
     """The campaign's plan-review round, or None before it is opened."""
-    try:
-        from eventhub.judging.services import round_by_key
-    except ImportError:
-        return None
-    return round_by_key(review_key(campaign))
+    return judging.round_by_key(review_key(campaign))

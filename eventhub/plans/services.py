@@ -24,6 +24,7 @@ from eventhub.core.timeutil import as_utc, format_local, utcnow
 from eventhub.core.validators import check_email, check_mobile
 from eventhub.core.wordcount import count_zishu
 from eventhub.extensions import db
+from eventhub.judging.services import is_assigned
 from eventhub.plans.calls import Call, CallError, _, deadline_text, next_version_number
 from eventhub.plans.models import (
     CONTENT_TYPE_LABELS,
@@ -151,10 +152,6 @@ def get_or_create_plan(campaign: Campaign, base: DemonstrationBase | None) -> Pr
 
 
 def _is_assigned_reviewer(user: Any, plan: PreliminaryPlan) -> bool:
-    try:
-        from eventhub.judging.services import is_assigned
-    except ImportError:  # the judging engine has not landed: nobody is assigned yet
-        return False
     return bool(is_assigned(user, "plan", plan.id))
 
 

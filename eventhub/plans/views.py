@@ -11,7 +11,7 @@ import io
 from datetime import datetime
 from typing import Any
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -426,6 +426,6 @@ def open_review() -> Any:
     rnd = review.open_review(campaign, current_user)
     db.session.commit()
     flash(_("已将 %(n)d 份已提交的计划同步到评审“%(title)s”", n=len([i for i in rnd.items if i.active]), title=rnd.title), "success")
-    if has_permission(current_user, "judging.manage") and "judging.view_round" in current_app.view_functions:
+    if has_permission(current_user, "judging.manage"):
         return redirect(url_for("judging.view_round", round_id=rnd.id))
     return redirect(url_for("plans.list_plans", campaign_id=campaign.id))
