@@ -1,4 +1,5 @@
-"""``flask demo load``: the 92 bases, the next campaign, one user per role, in one transaction."""
+"""``flask demo load``: the 92 bases, the next campaign, one user per role, submitted plans and a
+plan-review round in scoring, in one transaction."""
 
 from __future__ import annotations
 
@@ -12,8 +13,15 @@ from eventhub.campaigns.models import Campaign
 from eventhub.core.audit import AuditLog
 from eventhub.core.permissions import Role
 from eventhub.core.timeutil import shanghai, utcnow
+from eventhub.core.wordcount import count_zishu
+from eventhub.demo import plans as demo_plans
 from eventhub.demo import services as demo
 from eventhub.extensions import db
+from eventhub.judging import services as judging
+from eventhub.judging.models import Assignment, JudgingRound
+from eventhub.plans import review
+from eventhub.plans import services as plan_services
+from eventhub.plans.models import PlanStatus, PreliminaryPlan
 from tests.factories import login, make_base, make_user
 
 
@@ -153,3 +161,84 @@ def test_table_lines_up_with_chinese_text():
     table = demo.format_table(["角色", "邮箱"], [["组织方", "a@b.cn"], ["第三方评估", "longer@example.com"]])
     widths = {demo._width(line) for line in table.splitlines()}
     assert len(widths) == 1
+
+
+# ---- issue 3: preliminary plans and the plan-review round ------------------------------
+
+
+def test_demo_plans_are_submitted_and_complete(app):
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    assert f"初步计划：已提交 {len(demo_plans.PLANS)} 份" in result.output
+    assert "评审：" in result.output and "已开始评分" in result.output
+    with app.app_context():
+        campaign = db.session.scalar(select(Campaign))
+        plans = list(db.session.scalars(select(PreliminaryPlan).where(PreliminaryPlan.campaign_id == campaign.id)))
+        assert len(plans) == len(demo_plans.PLANS) >= 3
+        names = {p.base.name for p in plans}
+        assert {demo.HOST_BASE, demo.SECOND_HOST_BASE} <= names
+        for plan in plans:
+            assert plan.base.base_type == BaseType.ENTERPRISE.value
+            assert plan.status == PlanStatus.SUBMITTED.value and len(plan.versions) == 1 and not plan.late
+            assert plan_services.validation_errors(plan) == {}
+            assert plan_services.completeness_warnings(plan, campaign) == []
+            assert 4 <= len(plan.content_types) <= 5
+            assert plan.participants and all(p.reason and p.base_id != plan.base_id for p in plan.participants)
+            assert all(w.earliest_start.year == w.latest_start.year == campaign.year for w in plan.windows)
+            zishu = count_zishu(plan.body)
+            assert campaign.zishu_min <= zishu <= campaign.zishu_max
+            assert abs(zishu - campaign.zishu_target) <= 100
+            assert f"{plan.base.display_short_name}" in result.output
+
+
+def test_demo_review_round_waits_for_the_reviewer(app, client):
+    app.test_cli_runner().invoke(args=["demo", "load"])
+    with app.app_context():
+        campaign = db.session.scalar(select(Campaign))
+        rnd = review.review_round(campaign)
+        assert rnd is not None and rnd.status == "scoring"
+        reviewer = db.session.scalar(select(User).where(User.email == demo.REVIEWER_EMAIL))
+        assignments = judging.assignments_of(reviewer)
+        assert len(assignments) == len(demo_plans.PLANS)
+        assert all(a.status == "assigned" and (a.sheet is None or a.sheet.status != "submitted") for a in assignments)
+        titles = [a.item.title for a in assignments]
+    login(client, demo.REVIEWER_EMAIL, "Demo-reviewer-2026")
+    html = client.get("/judging/my").get_data(as_text=True)
+    assert all(title in html for title in titles)
+    client.post("/logout")
+    login(client, "host@demo.example.com", "Demo-host-2026")
+    assert "已提交" in client.get("/plans/").get_data(as_text=True)
+
+
+def test_second_load_keeps_plans_and_round(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    with app.app_context():
+        counts = (_count(PreliminaryPlan), _count(JudgingRound), _count(Assignment))
+    again = runner.invoke(args=["demo", "load"])
+    assert again.exit_code == 0, again.output
+    assert "初步计划：已存在，未改动" in again.output
+    assert "（已存在，未改动）" in again.output
+    with app.app_context():
+        assert (_count(PreliminaryPlan), _count(JudgingRound), _count(Assignment)) == counts
+
+
+def test_no_plans_after_the_deadline(app):
+    with app.app_context():
+        db.session.add(Campaign(year=2027, title="2027 年“融通创新”主题日", plan_deadline=shanghai(2027, 6, 1), status="planning"))
+        db.session.commit()
+        lines: list[str] = []
+        demo.load_demo(False, lines.append, now=shanghai(2027, 6, 30, 12))
+        assert _count(PreliminaryPlan) == 0 and _count(JudgingRound) == 0
+        assert any("初步计划：未添加（2027 年初步计划已截止）" in line for line in lines)
+
+
+def test_a_failing_plan_step_leaves_nothing(app, monkeypatch):
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(demo.review, "open_review", broken)
+    with app.app_context():
+        with pytest.raises(RuntimeError):
+            demo.load_demo(False, lambda _line: None)
+        assert (_count(DemonstrationBase), _count(User), _count(Campaign), _count(PreliminaryPlan), _count(AuditLog)) == (0, 0, 0, 0, 0)

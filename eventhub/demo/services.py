@@ -1,10 +1,13 @@
-"""Demo data for newcomers: the 92 bases of batch 3, the next campaign, one user per role.
+"""Demo data for newcomers: the 92 bases of batch 3, the next campaign, one user per role, and
+for that campaign submitted preliminary plans of four enterprise bases with a plan-review round
+in scoring (the demo reviewer assigned, sheets left for them to fill in; see ``demo/plans.py``).
 
 Everything is written in one transaction: either the whole demo is there afterwards or nothing
 changed. With ``if_empty`` nothing is done at all when the database already has bases or users
 (``make run`` calls it on every start). Without it, what is missing is added and what exists
 (a base of the same name, a user with the same e-mail, a campaign of the same year) is kept
-as it is.
+as it is: a base that already has a plan for the campaign keeps it, and an existing review round
+is left alone. Plans are only written while the campaign's deadline has not passed.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import csv
 import io
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -27,14 +30,21 @@ from eventhub.campaigns import services as campaigns
 from eventhub.campaigns.models import Campaign, CampaignStatus
 from eventhub.core import audit
 from eventhub.core.permissions import ROLE_LABELS, Role
-from eventhub.core.timeutil import format_local
+from eventhub.core.timeutil import as_utc, format_local, utcnow
+from eventhub.core.wordcount import count_zishu
+from eventhub.demo.plans import PLANS, plan_data
 from eventhub.extensions import db
+from eventhub.judging import services as judging
+from eventhub.plans import review
+from eventhub.plans import services as plans
 
 BASES_RESOURCE = "data/demonstration-bases-batch3.csv"
 BASE_COLUMNS = ("name", "short_name", "batch", "direction", "base_type", "province", "source")
 HOST_BASE = "中国华润有限公司"
 SECOND_HOST_BASE = "中国石油天然气集团有限公司"
 LOGIN_URL = "http://127.0.0.1:5000/login"
+ORGANISER_EMAIL = "organiser@demo.example.com"
+REVIEWER_EMAIL = "reviewer@demo.example.com"
 
 Echo = Callable[[str], Any]
 
@@ -50,8 +60,8 @@ class DemoAccount:
 
 # Fixed, documented demo passwords (each satisfies auth.services.password_problems).
 ACCOUNTS: tuple[DemoAccount, ...] = (
-    DemoAccount("organiser@demo.example.com", "演示组织方", Role.ORGANISER, "Demo-organiser-2026"),
-    DemoAccount("reviewer@demo.example.com", "演示评审专家", Role.REVIEWER, "Demo-reviewer-2026"),
+    DemoAccount(ORGANISER_EMAIL, "演示组织方", Role.ORGANISER, "Demo-organiser-2026"),
+    DemoAccount(REVIEWER_EMAIL, "演示评审专家", Role.REVIEWER, "Demo-reviewer-2026"),
     DemoAccount("host@demo.example.com", "华润基地演示用户", Role.HOST, "Demo-host-2026", HOST_BASE),
     DemoAccount("host-cnpc@demo.example.com", "中国石油基地演示用户", Role.HOST, "Demo-host-cnpc-2026", SECOND_HOST_BASE),
     DemoAccount("checkin@demo.example.com", "演示签到人员", Role.CHECKIN, "Demo-checkin-2026"),
@@ -79,6 +89,12 @@ class DemoResult:
     users_kept: list[str] | None = None
     campaign: Campaign | None = None
     campaign_added: bool = False
+    plans_added: list[tuple[str, str, int]] = field(default_factory=list)  # (short name, theme, 字数)
+    plans_kept: list[str] = field(default_factory=list)
+    plans_skipped: str | None = None  # why no plans were written
+    review_title: str | None = None
+    review_added: bool = False
+    review_assigned: int = 0
 
 
 # ---- reading the packaged data ----------------------------------------------------
@@ -161,6 +177,43 @@ def _load_campaign(result: DemoResult, now: datetime | None) -> None:
     result.campaign_added = True
 
 
+def _load_plans(bases: dict[str, DemonstrationBase], result: DemoResult, now: datetime | None) -> None:
+    """Submitted plans for the demo campaign, then the review round in scoring (see ``demo/plans.py``)."""
+    campaign = result.campaign
+    if campaign is None:
+        return
+    now = as_utc(now or utcnow())
+    if now > as_utc(campaign.plan_deadline):
+        result.plans_skipped = f"{campaign.year} 年初步计划已截止"
+        return
+    base_ids = {name: base.id for name, base in bases.items()}
+    hosts = {u.base_id: u for u in db.session.scalars(select(User).where(User.role == Role.HOST.value)).all()}
+    for spec in PLANS:
+        base = bases.get(spec.base_name)
+        if base is None:
+            raise DemoDataError(f"演示数据中没有示范基地“{spec.base_name}”")
+        if plans.get_plan(campaign, base) is not None:
+            result.plans_kept.append(base.display_short_name)
+            continue
+        plan = plans.get_or_create_plan(campaign, base)
+        data = plan_data(spec, campaign.year, base_ids, base.display_short_name, campaign.zishu_min, campaign.zishu_max)
+        host = hosts.get(base.id)
+        plans.save_draft(plan, data, host, now=now)
+        plans.submit(plan, host, now=now)
+        result.plans_added.append((base.display_short_name, spec.theme, count_zishu(plan.body)))
+
+    if review.review_round(campaign) is not None:
+        result.review_title = review.review_round(campaign).title
+        return
+    organiser = find_by_email(ORGANISER_EMAIL)
+    reviewer = find_by_email(REVIEWER_EMAIL)
+    rnd = review.open_review(campaign, organiser)
+    result.review_title, result.review_added = rnd.title, True
+    if reviewer is not None:
+        result.review_assigned = len(judging.auto_assign(rnd, [reviewer], k=1, actor=organiser).created)
+    judging.start_scoring(rnd, organiser)
+
+
 def load_demo(if_empty: bool, echo: Echo = print, *, now: datetime | None = None) -> DemoResult:
     """Load the demo data in one transaction and print the log-ins (see the module doc)."""
     if if_empty and database_has_data():
@@ -174,10 +227,17 @@ def load_demo(if_empty: bool, echo: Echo = print, *, now: datetime | None = None
         bases = _load_bases(result)
         _load_users(bases, result)
         _load_campaign(result, now)
+        _load_plans(bases, result, now)
         audit.record(
             "demo.load",
             object_type="demo",
-            after={"bases_added": result.bases_added, "users_added": result.users_added, "campaign_year": result.campaign.year if result.campaign else None},
+            after={
+                "bases_added": result.bases_added,
+                "users_added": result.users_added,
+                "campaign_year": result.campaign.year if result.campaign else None,
+                "plans_added": [name for name, _theme, _n in result.plans_added],
+                "review_added": result.review_added,
+            },
         )
         db.session.commit()
     except Exception:
@@ -215,6 +275,18 @@ def _report(result: DemoResult, echo: Echo) -> None:
         c = result.campaign
         state = "新建" if result.campaign_added else "已存在，未改动"
         echo(f"年度工作：{c.title}（{state}），初步计划截止 {format_local(c.plan_deadline, '%Y-%m-%d %H:%M:%S')}（北京时间）")
+        if result.plans_added:
+            echo(f"初步计划：已提交 {len(result.plans_added)} 份")
+            echo(format_table(["示范基地", "主题", "字数"], [[name, theme, str(n)] for name, theme, n in result.plans_added]))
+        if result.plans_kept:
+            echo(f"初步计划：已存在，未改动：{'、'.join(result.plans_kept)}")
+        if result.plans_skipped:
+            echo(f"初步计划：未添加（{result.plans_skipped}）")
+        if result.review_title:
+            if result.review_added:
+                echo(f"评审：{result.review_title}（新建，已开始评分；演示评审专家已分配 {result.review_assigned} 份，评分表待填写）")
+            else:
+                echo(f"评审：{result.review_title}（已存在，未改动）")
     kept = set(result.users_kept or [])
     rows = [
         [
