@@ -94,3 +94,9 @@ def test_calendar_page_is_public_and_lists_events(app, client, published):
 
 def test_empty_feed_is_valid(app, client):
     assert _vevents(client) == {}
+
+
+def test_anonymous_navigation_links_calendar_and_log_in(client):
+    page = client.get("/calendar").get_data(as_text=True)
+    assert 'href="/calendar"' in page
+    assert 'href="/login"' in page
