@@ -21,6 +21,7 @@ from eventhub.events.models import Event
 from eventhub.extensions import db
 from eventhub.judging.models import ScoreSheet
 from eventhub.plans.models import PlanStatus, PreliminaryPlan
+from tests.browser_helpers import fill_plan_form
 from tests.factories import PASSWORD, make_base, make_user
 
 THEME = "绿色低碳能源装备产业链融通创新"
@@ -85,19 +86,14 @@ def test_plan_review_selection_publish_calendar(live_server, page: Page, screens
     page.locator("#start-plan").click()
     page.fill("#theme", THEME)
     page.fill("#field", "新能源装备")
-    for value, sentence in zip(["resources", "joint_rd", "commercialisation", "roadshow"], SENTENCES, strict=False):
-        page.check(f"#ct_{value}")
-        page.fill(f"#ct_{value}_text", sentence)
-    page.locator("select[name=p_base_id]").first.select_option(str(ids["partner"]))
-    page.locator("input[name=p_reason]").first.fill("南山区聚集了储能和电力电子配套企业，是产业链下游的重要应用市场")
-    page.locator("input[name=w_earliest]").first.fill("2027-09-01")
-    page.locator("input[name=w_latest]").first.fill("2027-10-31")
-    page.locator("input[name=w_duration]").first.fill("2")
-    page.select_option("#event_format", "hybrid")
-    page.fill("#prevention_measures", "分时段入场，设置线上直播备用通道；遇极端天气改为线上举办。")
-    page.fill("#contact_name", "张三")
-    page.fill("#contact_phone", "13812345678")
-    page.fill("#contact_email", "zhang@example.com")
+    fill_plan_form(
+        page,
+        partner_id=ids["partner"],
+        reason="南山区聚集了储能和电力电子配套企业，是产业链下游的重要应用市场",
+        window=("2027-09-01", "2027-10-31"),
+        sentences=SENTENCES[:4],
+        measures="分时段入场，设置线上直播备用通道；遇极端天气改为线上举办。",
+    )
 
     counter = page.locator("#zishu-count")
     expect(counter).to_have_attribute("data-count", "0")

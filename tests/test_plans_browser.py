@@ -16,6 +16,7 @@ from eventhub.core.timeutil import to_shanghai, utcnow
 from eventhub.core.wordcount import count_zishu
 from eventhub.extensions import db
 from eventhub.plans.models import PreliminaryPlan
+from tests.browser_helpers import fill_plan_form
 from tests.factories import PASSWORD, make_base, make_user
 
 CASES = json.loads((Path(__file__).parent / "data" / "zishu_cases.json").read_text(encoding="utf-8"))
@@ -82,19 +83,14 @@ def test_host_types_sees_live_count_and_submits(live_server, page: Page, screens
     page.locator(".participant-row").nth(1).get_by_role("button").click()
     expect(page.locator(".participant-row")).to_have_count(1)
 
-    for value in ["resources", "joint_rd", "commercialisation", "roadshow"]:
-        page.check(f"#ct_{value}")
-        page.fill(f"#ct_{value}_text", "具体安排")
-    page.locator("select[name=p_base_id]").select_option(str(partner_id))
-    page.fill("input[name=p_reason]", "上游供应商")
-    page.fill("input[name=w_earliest]", "2030-09-01")
-    page.fill("input[name=w_latest]", "2030-10-20")
-    page.fill("input[name=w_duration]", "2")
-    page.select_option("#event_format", "hybrid")
-    page.fill("#prevention_measures", "分时段入场")
-    page.fill("#contact_name", "张三")
-    page.fill("#contact_phone", "13812345678")
-    page.fill("#contact_email", "zhang@example.com")
+    fill_plan_form(
+        page,
+        partner_id=partner_id,
+        reason="上游供应商",
+        window=("2030-09-01", "2030-10-20"),
+        sentences=["具体安排"] * 4,
+        measures="分时段入场",
+    )
 
     counter = page.locator("#zishu-count")
     expect(counter).to_have_attribute("data-count", "0")

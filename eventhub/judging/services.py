@@ -652,6 +652,18 @@ def is_assigned(user: Any, ref_type: str, ref_id: int) -> bool:
 # ---- score sheets -------------------------------------------------------------------------
 
 
+def sheet_is_editable(assignment: Assignment, user: Any) -> bool:
+    """Only the assigned judge edits, while the round scores, the item is live and nothing is submitted."""
+    sheet = assignment.sheet
+    return (
+        assignment.judge_id == getattr(user, "id", None)
+        and (sheet is None or sheet.status != "submitted")
+        and assignment.status == AssignmentStatus.ASSIGNED.value
+        and assignment.item.round.status == RoundStatus.SCORING.value
+        and assignment.item.active
+    )
+
+
 def sheet_for(assignment: Assignment) -> ScoreSheet:
     """The assignment's sheet (a new draft on first use)."""
     if assignment.sheet is None:

@@ -274,7 +274,7 @@ def sheet(assignment_id: int) -> Any:
     scores = services.sheet_values(sheet_obj)
     submitted = sheet_obj is not None and sheet_obj.status == "submitted"
     spread = services.peer_spread(assignment) if (is_owner and submitted) else None
-    editable = is_owner and not submitted and assignment.status == "assigned" and rnd.status == "scoring" and assignment.item.active
+    editable = services.sheet_is_editable(assignment, current_user)
     return render_template(
         "judging/sheet.html",
         assignment=assignment,
