@@ -35,7 +35,9 @@ def create_app(test_config: dict[str, Any] | None = None, instance_path: str | N
     from eventhub.auth import bp as auth_bp
     from eventhub.bases import bp as bases_bp
     from eventhub.campaigns import bp as campaigns_bp
+    from eventhub.core.outbox_views import bp as outbox_bp
     from eventhub.core.permissions import login_guard
+    from eventhub.core.scheduler_views import bp as jobs_bp
     from eventhub.core.views import bp as core_bp
     from eventhub.core.views import register_error_handlers, register_template_helpers
     from eventhub.events import bp as events_bp
@@ -43,7 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None, instance_path: str | N
     from eventhub.plans import bp as plans_bp
     from eventhub.selection import bp as selection_bp
 
-    for blueprint in (core_bp, auth_bp, bases_bp, campaigns_bp, plans_bp, judging_bp, selection_bp, events_bp):
+    for blueprint in (core_bp, auth_bp, bases_bp, campaigns_bp, plans_bp, judging_bp, selection_bp, events_bp, outbox_bp, jobs_bp):
         app.register_blueprint(blueprint)
     app.before_request(login_guard)
     register_error_handlers(app)

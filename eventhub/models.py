@@ -4,8 +4,20 @@ from eventhub.auth.models import User
 from eventhub.bases.models import DemonstrationBase
 from eventhub.campaigns.models import Campaign
 from eventhub.core.audit import AuditLog
-from eventhub.core.mail import MailMessage
-from eventhub.events.models import Event
+from eventhub.core.mail import MailAttachment, MailMessage
+from eventhub.core.scheduler_models import JobRun
+from eventhub.core.uploads import StoredFile
+from eventhub.events.models import (
+    DetailPlan,
+    DetailPlanAttachment,
+    DetailPlanBase,
+    DetailPlanVersion,
+    Event,
+    EventSession,
+    SharedResource,
+    TechNeed,
+    TechNeedResponse,
+)
 from eventhub.judging.models import Assignment, Criterion, JudgeAffiliation, JudgingItem, JudgingRound, Score, ScoreSheet
 from eventhub.plans.models import DeadlineExtension, PlanParticipant, PlanVersion, PlanWindow, PreliminaryPlan
 from eventhub.selection.models import CalendarDay, SelectionDecision, SelectionSettings
@@ -18,10 +30,17 @@ __all__ = [
     "Criterion",
     "DeadlineExtension",
     "DemonstrationBase",
+    "DetailPlan",
+    "DetailPlanAttachment",
+    "DetailPlanBase",
+    "DetailPlanVersion",
     "Event",
+    "EventSession",
+    "JobRun",
     "JudgeAffiliation",
     "JudgingItem",
     "JudgingRound",
+    "MailAttachment",
     "MailMessage",
     "PlanParticipant",
     "PlanVersion",
@@ -31,5 +50,9 @@ __all__ = [
     "ScoreSheet",
     "SelectionDecision",
     "SelectionSettings",
+    "SharedResource",
+    "StoredFile",
+    "TechNeed",
+    "TechNeedResponse",
     "User",
 ]

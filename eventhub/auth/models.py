@@ -33,6 +33,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    locale: Mapped[str | None] = mapped_column(String(10))  # preferred language for mail; None = default (Chinese)
 
     base: Mapped[DemonstrationBase | None] = relationship(back_populates="users")
 

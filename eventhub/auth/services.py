@@ -254,7 +254,7 @@ def issue_link(user: User, purpose: str, actor: User | None) -> LinkResult:
         message = queue_mail(user.email, subject, body)
         if message is not None:
             mailed = deliver(message)
-            error = message.error
+            error = message.last_error
     audit.record(f"user.{purpose}_link", user, actor=actor, after={"mailed": mailed, "mail_error": error})
     return LinkResult(user=user, url=url, mailed=mailed, purpose=purpose, mail_configured=configured, mail_error=error)
 

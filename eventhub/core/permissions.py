@@ -54,6 +54,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "judging.manage": frozenset({Role.ORGANISER}),  # rubrics, assignments, results
     "judging.score": frozenset({Role.REVIEWER}),  # score sheets of one's own assignments
     "selection.manage": frozenset({Role.ORGANISER}),  # select hosts, allocate dates, publish
+    "events.host": frozenset({Role.HOST}),  # its own events: detailed plan, needs, answers (object check: can_manage_event)
+    "events.manage": frozenset({Role.ORGANISER}),  # every event: review detailed plans, see answers
+    "events.view": frozenset({Role.ORGANISER, Role.ASSESSOR}),  # read every event's plan and answers
+    "outbox.manage": frozenset({Role.ORGANISER}),  # the mail outbox: search, resend
+    "scheduler.view": frozenset({Role.ORGANISER}),  # scheduled jobs and their runs
 }
 
 PUBLIC_ATTR = "_eventhub_public"
@@ -114,3 +119,15 @@ def can_view_base_private(user: Any, base: Any) -> bool:
     if has_permission(user, "bases.manage") or Role(user.role) is Role.ASSESSOR:
         return True
     return Role(user.role) is Role.HOST and user.base_id == base.id
+
+
+def can_manage_event(user: Any, event: Any) -> bool:
+    """Organisers manage every event; a host only the events of its own base."""
+    if has_permission(user, "events.manage"):
+        return True
+    return has_permission(user, "events.host") and user.base_id is not None and user.base_id == event.host_base_id
+
+
+def can_view_event_private(user: Any, event: Any) -> bool:
+    """Drafts, attachments and answers of an event: its managers, plus assessors (read only)."""
+    return can_manage_event(user, event) or has_permission(user, "events.view")

@@ -1,7 +1,7 @@
-"""Theme-day events (主题日活动): created when the selection is published."""
+"""Theme-day events (主题日活动): the detailed plan, public pages, technology needs and answers."""
 
 from flask import Blueprint
 
 bp = Blueprint("events", __name__)
 
-from eventhub.events import views  # noqa: E402,F401
+from eventhub.events import detail_views, public_views, views  # noqa: E402,F401
