@@ -18,6 +18,14 @@ PUBLIC_ENDPOINTS = {
     "auth.reset_password": "password reset link",
     "events.calendar": "public year calendar of theme days",
     "events.calendar_ics": "iCalendar feed of theme days (subscribed by calendar clients)",
+    "events.public_page": "public theme-day page (approved content only)",
+    "events.public_qr_png": "QR code of the public page (PNG)",
+    "events.public_qr_svg": "QR code of the public page (SVG)",
+    "events.event_ics": "iCalendar file of one theme day and its approved sessions",
+    "events.session_ics": "iCalendar file of one approved session",
+    "events.respond_need": "SMEs answer a published technology need without an account (rate limited)",
+    "events.response_status": "respondent's private status page, found by its secret token",
+    "events.response_attachment": "respondent's own attachment, through the secret token",
 }
 
 
