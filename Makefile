@@ -23,7 +23,7 @@ translations: $(VENV)/.installed
 run: $(VENV)/.installed translations
 	$(FLASK) db upgrade
 	$(FLASK) demo load --if-empty
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	EVENTHUB_RUN_SCHEDULER=true $(FLASK) run --host 127.0.0.1 --port 5000
 
 # Debian's Chromium for the browser tests, and a CJK font so screenshots show Chinese.
 chromium:

@@ -65,4 +65,8 @@ def create_app(test_config: dict[str, Any] | None = None, instance_path: str | N
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
+
+    from eventhub.core import scheduler
+
+    scheduler.init_app(app, test_config)  # `flask scheduler`; in-process only when RUN_SCHEDULER is on
     return app

@@ -51,6 +51,13 @@ class Defaults:
     UPLOAD_MAX_BYTES = 20 * 1024 * 1024  # per uploaded file
     PROXY_FIX_X_FOR = 0  # number of trusted proxies in front of the app (rate limits key on the client IP)
     PUBLIC_BASE_URL: str | None = None  # e.g. "https://eventhub.example.cn": links in mail and QR codes
+    # Scheduler (eventhub/core/scheduler.py). `flask scheduler` runs the jobs; RUN_SCHEDULER starts them
+    # inside the serving process instead (`make run` sets EVENTHUB_RUN_SCHEDULER=true).
+    RUN_SCHEDULER = False
+    SCHEDULER_WAKEUP_SECONDS = 10  # how soon jobs added by other processes are noticed
+    SCHEDULER_MISFIRE_GRACE_SECONDS = 24 * 3600  # a periodic run missed by less than this is caught up once
+    SCHEDULER_INTERVALS: dict[str, dict[str, int]] = {}  # per-job override, e.g. {"plan-reminders": {"minutes": 5}}
+    JOB_RUNS_KEEP_DAYS = 90  # older job_runs rows are deleted daily
 
 
 class ConfigError(RuntimeError):
