@@ -137,7 +137,8 @@ def add_resource(plan: DetailPlan, name: str = "国家重点实验室（材料�
 def add_base(plan: DetailPlan, name: str = "深圳市南山区", role: str = "组织区内中小企业参会") -> DetailPlanBase:
     from eventhub.bases.models import BaseType
 
-    row = DetailPlanBase(plan=plan, base_id=make_base(name, BaseType.REGION, short_name=name[-3:]).id, role=role)
+    base = db.session.scalar(select(DemonstrationBase).where(DemonstrationBase.name == name)) or make_base(name, BaseType.REGION, short_name=name[-3:])
+    row = DetailPlanBase(plan=plan, base_id=base.id, role=role)
     db.session.add(row)
     db.session.flush()
     return row
