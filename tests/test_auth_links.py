@@ -2,57 +2,35 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from eventhub.auth.models import User
 from eventhub.core.audit import AuditLog
-from eventhub.core.mail import MailMessage
+from eventhub.core.mail import MailMessage, deliver_pending
 from eventhub.core.permissions import Role
 from eventhub.extensions import db
 from tests.factories import PASSWORD, login, make_base, make_user, user_and_login
-
-NEW_PASSWORD = "Neues-Passwort-88"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Collector:
-    """aiosmtpd handler: keeps every envelope it receives."""
-
-    def __init__(self) -> None:
-        self.envelopes: list = []
-        self.received = threading.Event()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802 - aiosmtpd's hook name
-        self.envelopes.append(envelope)
-        self.received.set()
-        return "250 Message accepted for delivery"
+from tests.smtp_helpers import SmtpRecorder, free_port, parse, running
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[tuple[int, _Collector]]:
-    """A real SMTP server on 127.0.0.1 and a free port, in a thread."""
-    handler = _Collector()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, handler
-    finally:
-        controller.stop()
+def smtp_server() -> Iterator[SmtpRecorder]:
+    """A real SMTP server (aiosmtpd) recording what it accepts."""
+    with running() as server:
+        yield server
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port where nothing listens: a mail server that is down."""
+    return free_port()
+
+
+NEW_PASSWORD = "Neues-Passwort-88"
 
 
 def _path(url: str) -> str:
@@ -306,31 +284,36 @@ def test_link_posts_are_rate_limited(make_app):
     assert client.post("/invite/garbage", data={}).status_code == 429
 
 
-# ---- e-mail over a real SMTP server -----------------------------------------------------
+# ---- e-mail: queued in the outbox, sent by the delivery worker over a real SMTP server ---------
 
 
-def test_invitation_is_mailed_and_the_mailed_link_works(make_app, smtp_server):
-    port, smtp = smtp_server
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+def test_invitation_is_queued_then_mailed_and_the_mailed_link_works(make_app, smtp_server):
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
     client = app.test_client()
     _organiser_with_base(app, client)
     page, shown_url = _invite(client, email="mailed@example.com", name="王邮件", role="checkin")
-    assert "已通过邮件发送到 mailed@example.com" in page
+    assert "邮件已加入发件箱，将由投递任务发送到 mailed@example.com" in page
+    assert smtp_server.envelopes == []  # the request only queues
 
-    assert smtp.received.wait(5)
-    assert len(smtp.envelopes) == 1
-    envelope = smtp.envelopes[0]
+    with app.app_context():
+        row = db.session.scalar(db.select(MailMessage).where(MailMessage.recipient == "mailed@example.com"))
+        assert (row.status, row.template) == ("pending", "invitation") and row.key.startswith("account-invite:")
+        assert f"/outbox/{row.id}" in page  # the organiser can follow the delivery
+        assert deliver_pending() == "sent 1, retry 0, failed 0, logged 0"
+
+    envelope = smtp_server.wait_for(1)[0]
     assert envelope.rcpt_tos == ["mailed@example.com"]
-    message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    message = parse(envelope)
     assert message["Subject"] == "EventHub 账号邀请"
     body = message.get_body(preferencelist=("plain",)).get_content()
     assert "王邮件" in body and "签到人员" in body
     mailed_url = re.search(r"https?://\S+/invite/\S+", body).group(0)
     assert mailed_url == shown_url
+    assert f'href="{shown_url}"' in message.get_body(preferencelist=("html",)).get_content()
 
     with app.app_context():
         row = db.session.scalar(db.select(MailMessage).where(MailMessage.recipient == "mailed@example.com"))
-        assert row.status == "sent" and row.sent_at is not None and row.error is None
+        assert row.status == "sent" and row.sent_at is not None and row.last_error is None
 
     invitee = app.test_client()
     response = invitee.post(_path(mailed_url), data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
@@ -339,8 +322,7 @@ def test_invitation_is_mailed_and_the_mailed_link_works(make_app, smtp_server):
 
 
 def test_reset_link_is_mailed(make_app, smtp_server):
-    port, smtp = smtp_server
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
     client = app.test_client()
     user_and_login(app, client)
     with app.app_context():
@@ -348,26 +330,52 @@ def test_reset_link_is_mailed(make_app, smtp_server):
         db.session.commit()
         uid, address = target.id, target.email
     client.post(f"/users/{uid}/reset-password")
-    assert smtp.received.wait(5)
-    message = email.message_from_bytes(smtp.envelopes[0].content, policy=email.policy.default)
-    assert message["Subject"] == "EventHub 重置密码" and smtp.envelopes[0].rcpt_tos == [address]
+    with app.app_context():
+        assert deliver_pending() == "sent 1, retry 0, failed 0, logged 0"
+    envelope = smtp_server.wait_for(1)[0]
+    message = parse(envelope)
+    assert message["Subject"] == "EventHub 重置密码" and envelope.rcpt_tos == [address]
     url = re.search(r"https?://\S+/reset/\S+", message.get_body(preferencelist=("plain",)).get_content()).group(0)
     assert app.test_client().post(_path(url), data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
     login(app.test_client(), address, NEW_PASSWORD)
 
 
-def test_mail_failure_still_shows_the_link(make_app):
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=_free_port(), MAIL_TIMEOUT=2)  # nothing listens there
+def test_reset_mail_follows_the_users_language(app, client):
+    user_and_login(app, client)
+    with app.app_context():
+        target = make_user(Role.REVIEWER)
+        target.locale = "en"
+        db.session.commit()
+        uid, name = target.id, target.name
+    client.post(f"/users/{uid}/reset-password")
+    with app.app_context():
+        row = db.session.scalar(db.select(MailMessage).where(MailMessage.template == "password_reset"))
+        assert row.locale == "en" and row.subject == "EventHub password reset"
+        assert row.body.startswith(f"Dear {name},") and "valid for 1 day(s)" in row.body
+
+
+def test_mail_server_down_still_shows_the_link_and_keeps_the_mail(make_app, closed_port):
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port, MAIL_TIMEOUT=2)  # nothing listens there
     client = app.test_client()
     _organiser_with_base(app, client)
     page, url = _invite(client, email="down@example.com", name="断网", role="reviewer")
-    assert "邮件发送失败" in page
+    assert "邮件已加入发件箱" in page
     assert app.test_client().get(_path(url)).status_code == 200
     with app.app_context():
+        assert deliver_pending() == "sent 0, retry 1, failed 0, logged 0"
         row = db.session.scalar(db.select(MailMessage).where(MailMessage.recipient == "down@example.com"))
-        assert row.status == "failed" and row.error
+        assert row.status == "pending" and row.attempts == 1 and row.next_attempt_at is not None and "ConnectionRefusedError" in row.last_error
         entry = db.session.scalar(db.select(AuditLog).where(AuditLog.action == "user.invite_link"))
-        assert entry.after["mailed"] is False
+        assert entry.after["queued"] is True and entry.after["mail_key"] == row.key
+
+
+def test_without_mail_server_the_message_is_only_logged(app, client):
+    _organiser_with_base(app, client)
+    page, _url = _invite(client, email="nomail@example.com", name="无邮件", role="reviewer")
+    assert "未配置邮件服务器" in page
+    with app.app_context():
+        assert deliver_pending() == "sent 0, retry 0, failed 0, logged 1"
+        assert db.session.scalar(db.select(MailMessage.status).where(MailMessage.recipient == "nomail@example.com")) == "logged"
 
 
 def test_public_base_url_is_used_in_links(make_app):

@@ -173,6 +173,13 @@ def test_suggest_publish_and_republish(world):
     assert len(first.mails) == 4 * 2
     assert db.session.scalar(select(func.count(MailMessage.id))) == 8
     assert db.session.scalar(select(func.count(AuditLog.id)).where(AuditLog.action == "event.create")) == 3
+    # Publishing only queues (the delivery worker sends after the commit), rendered from mail templates.
+    rows = list(db.session.scalars(select(MailMessage)))
+    assert {r.status for r in rows} == {"pending"}
+    assert sorted(r.template for r in rows) == ["selection_not_selected"] * 2 + ["selection_scheduled"] * 6
+    notice = next(r for r in rows if r.template == "selection_scheduled" and "华润" in r.subject)
+    assert notice.subject == "【2026 年融通创新主题日】华润融通创新主题日 已排期"
+    assert "《华润融通创新主题日活动方案》" in notice.body and "/login" in notice.body and "华润融通创新主题日" in notice.html_body
 
     # Republish without changes: nothing changes, nothing is sent twice.
     second = services.publish(c, org)
@@ -197,6 +204,8 @@ def test_suggest_publish_and_republish(world):
     assert [e.plan_id for e in fourth.withdrawn] == [plans[1].id] and len(fourth.mails) == 2
     withdrawn = db.session.scalar(select(Event).where(Event.plan_id == plans[1].id))
     assert withdrawn.status == EventStatus.WITHDRAWN.value and withdrawn.sequence == 1
+    assert {m.template for m in fourth.mails} == {"selection_withdrawn"}
+    assert all("已撤销" in m.subject and "不再承办 2026 年" in m.body for m in fourth.mails)
     fifth = services.publish(c, org)
     db.session.commit()
     assert not fifth.mails and not fifth.withdrawn

@@ -35,18 +35,19 @@ def _remember_link(result: services.LinkResult) -> None:
         "user_id": result.user.id,
         "url": result.url,
         "purpose": result.purpose,
-        "mailed": result.mailed,
+        "queued": result.queued,
         "mail_configured": result.mail_configured,
-        "mail_error": result.mail_error,
+        "message_id": result.message_id,
     }
 
 
 def _flash_link(result: services.LinkResult) -> None:
+    """Say honestly what happened to the e-mail: it is queued, not yet sent (the worker sends it)."""
     what = _("邀请链接") if result.purpose == "invite" else _("重置密码链接")
-    if result.mailed:
-        flash(_("%(what)s已生成，并已发送到 %(email)s", what=what, email=result.user.email), "success")
+    if result.queued and result.mail_configured:
+        flash(_("%(what)s已生成，邮件已加入发件箱，将发送到 %(email)s", what=what, email=result.user.email), "success")
     elif result.mail_configured:
-        flash(_("%(what)s已生成，但邮件发送失败，请复制下方链接另行发给对方", what=what), "warning")
+        flash(_("%(what)s已生成，但邮件未能加入发件箱，请复制下方链接另行发给对方", what=what), "warning")
     else:
         flash(_("%(what)s已生成。未配置邮件服务器，请复制下方链接另行发给对方", what=what), "info")
 

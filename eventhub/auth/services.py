@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, has_request_context, url_for
-from flask_babel import gettext
+from flask_babel import LazyString, gettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
@@ -22,7 +22,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from eventhub.auth.models import User
 from eventhub.bases.models import DemonstrationBase
 from eventhub.core import audit
-from eventhub.core.mail import deliver, mail_configured, queue_mail
+from eventhub.core.mail import mail_configured, send_mail
 from eventhub.core.permissions import Role
 from eventhub.core.timeutil import utcnow
 from eventhub.core.validators import check_email, check_mobile
@@ -213,50 +213,50 @@ def load_account_token(token: str, purpose: str, *, lock: bool = False) -> User:
 
 @dataclass
 class LinkResult:
+    """A freshly issued link: shown once on screen; its e-mail is in the outbox (``queued``).
+
+    ``mail_configured`` says whether the outbox will really send it (without an SMTP server
+    the row is only logged, so the organiser must pass the link on by hand).
+    """
+
     user: User
     url: str
-    mailed: bool
+    queued: bool
     purpose: str = "invite"
     mail_configured: bool = False
-    mail_error: str | None = None
+    message_id: int | None = None
 
 
 def issue_link(user: User, purpose: str, actor: User | None) -> LinkResult:
-    """Make an invitation / reset link, queue (and send when configured) the e-mail."""
+    """Make an invitation / reset link and put its e-mail in the outbox (sent by the delivery worker)."""
     token = make_account_token(user, purpose)
     endpoint = "auth.accept_invitation" if purpose == "invite" else "auth.reset_password"
     base_url = current_app.config.get("PUBLIC_BASE_URL")
     url = (base_url.rstrip("/") + url_for(endpoint, token=token)) if base_url else url_for(endpoint, token=token, _external=True)
-    validity = _validity_text(link_max_age(purpose))
-    if purpose == "invite":
-        subject = _("EventHub 账号邀请")
-        body = _(
-            "%(name)s，您好：\n\n您受邀使用 EventHub（“融通创新”主题日管理平台），身份为“%(role)s”，登录邮箱为 %(email)s。\n"
-            "请打开以下链接设置密码（%(validity)s内有效，仅可使用一次）：\n%(url)s\n",
-            name=user.name,
-            role=_(user.role_label),
-            email=user.email,
-            validity=validity,
-            url=url,
-        )
-    else:
-        subject = _("EventHub 重置密码")
-        body = _(
-            "%(name)s，您好：\n\n请打开以下链接重新设置密码（%(validity)s内有效，仅可使用一次）：\n%(url)s\n如非本人申请，请忽略本邮件并告知组织方。\n",
-            name=user.name,
-            validity=validity,
-            url=url,
-        )
+    # One message per issued link: the key comes from the token, so a retried request never mails it twice.
+    key = f"account-{purpose}:{user.id}:{hashlib.sha256(token.encode()).hexdigest()[:24]}"
+    message = send_mail(
+        user.email,
+        "invitation" if purpose == "invite" else "password_reset",
+        key=key,
+        name=user.name,
+        role=user.role_label,  # lazy: rendered in the recipient's language
+        email=user.email,
+        validity=LazyString(_validity_text, link_max_age(purpose)),
+        url=url,
+    )
+    if message is not None:
+        db.session.flush()
     configured = mail_configured()
-    mailed = False
-    error = None
-    if configured:
-        message = queue_mail(user.email, subject, body)
-        if message is not None:
-            mailed = deliver(message)
-            error = message.last_error
-    audit.record(f"user.{purpose}_link", user, actor=actor, after={"mailed": mailed, "mail_error": error})
-    return LinkResult(user=user, url=url, mailed=mailed, purpose=purpose, mail_configured=configured, mail_error=error)
+    audit.record(f"user.{purpose}_link", user, actor=actor, after={"queued": message is not None, "mail_key": key, "mail_configured": configured})
+    return LinkResult(
+        user=user,
+        url=url,
+        queued=message is not None,
+        purpose=purpose,
+        mail_configured=configured,
+        message_id=message.id if message is not None else None,
+    )
 
 
 def invite_user(*, email: str, name: str, role: Role | str, base: DemonstrationBase | None, actor: User, mobile: str | None = None) -> LinkResult:

@@ -56,10 +56,17 @@ def healthz() -> Any:
 @bp.post("/lang")
 @public
 def set_language() -> Any:
-    """Remember the chosen UI language in the session and go back where the user was."""
+    """Remember the chosen UI language in the session and go back where the user was.
+
+    A logged-in user's choice is also kept on the account (``User.locale``), so the mail the
+    outbox sends them later — from the scheduler, with no session to ask — is in that language.
+    """
     lang = request.form.get("lang", "")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
+        if current_user.is_authenticated and current_user.locale != lang:
+            current_user.locale = lang
+            db.session.commit()
     target = request.form.get("next") or url_for("core.index")
     if not target.startswith("/") or target.startswith("//"):
         target = url_for("core.index")

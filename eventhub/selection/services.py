@@ -20,7 +20,7 @@ from sqlalchemy import select
 from eventhub.auth.models import User
 from eventhub.campaigns.models import Campaign
 from eventhub.core import audit
-from eventhub.core.mail import MailMessage, deliver, mail_configured, queue_mail
+from eventhub.core.mail import MailMessage, send_mail
 from eventhub.core.permissions import Role
 from eventhub.core.timeutil import SHANGHAI, format_local, subtract_months, to_shanghai, utcnow
 from eventhub.events.models import Event, EventStatus
@@ -471,27 +471,31 @@ def recipients(base_id: int) -> list[str]:
     return [e for e in out if e and not (e.lower() in seen or seen.add(e.lower()))]
 
 
-def _notify(base_id: int, key: str, subject: str, body: str, result: PublishResult) -> None:
+def _notify(base_id: int, key: str, template: str, result: PublishResult, **context: Any) -> None:
+    """Queue ``mail/<template>`` to every recipient of the base, each in their own language.
+
+    Keys are per recipient (a hash of the address) so adding a host user later mails only them.
+    """
     for email in recipients(base_id):
         digest = hashlib.sha256(email.lower().encode()).hexdigest()[:16]
-        message = queue_mail(email, subject, body, key=f"{key}:{digest}")
+        message = send_mail(email, template, key=f"{key}:{digest}", **context)
         if message is not None:
             result.mails.append(message)
 
 
-def _selected_mail(campaign: Campaign, event: Event) -> tuple[str, str]:
-    subject = _("【%(year)d 年融通创新主题日】%(title)s 已排期", year=campaign.year, title=event.title)
-    body = _(
-        "您好！\n\n贵基地已入选 %(year)d 年“融通创新”主题日承办基地。\n活动：%(title)s\n日期：%(start)s 至 %(end)s（北京时间）\n"
-        "请于 %(due)s（北京时间）前提交《%(name)s融通创新主题日活动方案》。\n\n此邮件由 EventHub 自动发送。",
-        year=campaign.year,
-        title=event.title,
-        start=event.start_date.isoformat(),
-        end=event.end_date.isoformat(),
-        due=format_local(event.detail_plan_due),
-        name=event.host_base.display_short_name if event.host_base else "",
-    )
-    return subject, body
+def _selected_mail(campaign: Campaign, event: Event) -> dict[str, Any]:
+    """Context of ``mail/selection_scheduled``: the event, its dates and the detailed-plan due time."""
+    from eventhub.core.urls import external_url
+
+    return {
+        "year": campaign.year,
+        "title": event.title,
+        "start": event.start_date.isoformat(),
+        "end": event.end_date.isoformat(),
+        "due": format_local(event.detail_plan_due),
+        "name": event.host_base.display_short_name if event.host_base else "",
+        "login_url": external_url("auth.login"),
+    }
 
 
 def publish(campaign: Campaign, actor: Any) -> PublishResult:
@@ -545,8 +549,7 @@ def publish(campaign: Campaign, actor: Any) -> PublishResult:
         else:
             result.unchanged.append(event)
             continue
-        subject, body = _selected_mail(campaign, event)
-        _notify(d.base_id, f"selection:{campaign.id}:event:{event.id}:seq:{event.sequence}", subject, body, result)
+        _notify(d.base_id, f"selection:{campaign.id}:event:{event.id}:seq:{event.sequence}", "selection_scheduled", result, **_selected_mail(campaign, event))
 
     for base_id, event in existing.items():
         if base_id in keep or event.status == EventStatus.WITHDRAWN.value:
@@ -557,30 +560,30 @@ def publish(campaign: Campaign, actor: Any) -> PublishResult:
         db.session.flush()
         audit.record("event.withdraw", event, before=before, after=_event_snapshot(event), actor=actor)
         result.withdrawn.append(event)
-        subject = _("【%(year)d 年融通创新主题日】%(title)s 已撤销", year=campaign.year, title=event.title)
-        body = _(
-            "您好！\n\n原定于 %(start)s 举办的“%(title)s”已撤销，贵基地不再承办 %(year)d 年“融通创新”主题日。\n\n此邮件由 EventHub 自动发送。",
-            start=event.start_date.isoformat(),
-            title=event.title,
+        _notify(
+            base_id,
+            f"selection:{campaign.id}:event:{event.id}:seq:{event.sequence}",
+            "selection_withdrawn",
+            result,
             year=campaign.year,
+            title=event.title,
+            start=event.start_date.isoformat(),
         )
-        _notify(base_id, f"selection:{campaign.id}:event:{event.id}:seq:{event.sequence}", subject, body, result)
 
     # Hosts not selected (with a rationale) hear it once per decision.
     for d in decisions(campaign).values():
         if d.selected or d.plan.status != PlanStatus.SUBMITTED.value or d.base_id in keep or d.base_id in existing:
             continue
-        subject = _("【%(year)d 年融通创新主题日】遴选结果", year=campaign.year)
-        body = _(
-            "您好！\n\n感谢贵基地提交 %(year)d 年“融通创新”主题日活动初步计划。经统筹研究，贵基地本年度未入选承办基地。\n\n此邮件由 EventHub 自动发送。",
+        _notify(
+            d.base_id,
+            f"selection:{campaign.id}:not-selected:{d.id}:{d.decided_at.timestamp():.0f}",
+            "selection_not_selected",
+            result,
             year=campaign.year,
         )
-        _notify(d.base_id, f"selection:{campaign.id}:not-selected:{d.id}:{d.decided_at.timestamp():.0f}", subject, body, result)
 
-    if mail_configured():
-        for message in result.mails:
-            deliver(message)
-
+    # Nothing is sent here: the rows are in the outbox with this transaction and the delivery
+    # worker (scheduler job) sends them after the commit.
     settings = get_settings(campaign)
     settings.published_at = utcnow()
     settings.published_by_id = getattr(actor, "id", None)
