@@ -119,7 +119,7 @@ def make_scheduled_event(
 
 def fill_detail_plan(event: object, actor: object = None, *, content_types: tuple = ("resources", "joint_rd", "roadshow", "matchmaking")) -> object:
     """A complete detailed plan (ready to submit) written through the services, one session per content type."""
-    from datetime import datetime, time
+    from datetime import datetime, time, timedelta
 
     from eventhub.core.timeutil import local_to_utc
     from eventhub.events import detail_plans as dp
@@ -133,7 +133,7 @@ def fill_detail_plan(event: object, actor: object = None, *, content_types: tupl
         plan,
         dp.RegistrationData(
             capacity=300,
-            opens_at=local_to_utc(datetime.combine(start.replace(day=1), time(9, 0))),
+            opens_at=local_to_utc(datetime.combine(start - timedelta(days=30), time(9, 0))),
             closes_at=local_to_utc(datetime.combine(start, time(8, 0))),
             approval_mode="automatic",
         ),
