@@ -43,7 +43,7 @@ from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING, BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -245,23 +245,54 @@ class EventHubJobStore(SQLAlchemyJobStore):
         pass
 
 
-class _KeepRunning:
-    """A database hiccup while updating the store must not end the scheduler's loop."""
+class _Guarded:
+    """Two guards around APScheduler's loop.
+
+    * A database hiccup while reading or updating the store must not end the loop.
+    * Shutting down must not let a pass over due jobs run half-way: APScheduler would submit
+      them to already stopped executors and still advance their ``next_run_time``, silently
+      losing those runs. The state check and the pass happen under the job-store lock
+      (re-entrant), and ``shutdown`` pauses under that lock first.
+    """
 
     def _process_jobs(self) -> float | None:
-        try:
-            return super()._process_jobs()  # type: ignore[misc]
-        except Exception:  # noqa: BLE001 - retry later instead of dying
-            log.exception("error while processing jobs; retrying")
-            return float(self.jobstore_retry_interval)  # type: ignore[attr-defined]
+        with self._jobstores_lock:  # type: ignore[attr-defined]
+            if self.state != STATE_RUNNING:  # type: ignore[attr-defined]
+                return None
+            try:
+                return super()._process_jobs()  # type: ignore[misc]
+            except Exception:  # noqa: BLE001 - retry later instead of dying
+                log.exception("error while processing jobs; retrying")
+                return float(self.jobstore_retry_interval)  # type: ignore[attr-defined]
+
+    def shutdown(self, wait: bool = True) -> None:
+        with self._jobstores_lock:  # type: ignore[attr-defined]
+            if self.state == STATE_RUNNING:  # type: ignore[attr-defined]
+                self.state = STATE_PAUSED
+        super().shutdown(wait)  # type: ignore[misc]
 
 
-class EventHubBlockingScheduler(_KeepRunning, BlockingScheduler):
+class EventHubBlockingScheduler(_Guarded, BlockingScheduler):
     pass
 
 
-class EventHubBackgroundScheduler(_KeepRunning, BackgroundScheduler):
+class EventHubBackgroundScheduler(_Guarded, BackgroundScheduler):
     pass
+
+
+class StoreWriter(BlockingScheduler):
+    """A scheduler that only writes jobs to the store: no loop, no thread, never runs a job.
+
+    APScheduler persists ``add_job`` only on a started scheduler; this one is started paused
+    and never looks at due jobs, so writing a job from a web request cannot consume (or lose)
+    a due run of the real scheduler.
+    """
+
+    def _main_loop(self) -> None:
+        return None
+
+    def _process_jobs(self) -> float | None:
+        return None
 
 
 def app_engine(app: Flask) -> Engine:
@@ -285,17 +316,14 @@ def _job_defaults(app: Flask) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def store_scheduler(app: Flask) -> Iterator[BaseScheduler]:
-    """A paused scheduler on the database store, for writing jobs without running any.
+    """A :class:`StoreWriter` on the database store, for writing jobs without running any.
 
-    APScheduler persists ``add_job`` only on a started scheduler; a paused one runs nothing, so
-    the web process (or ``schedule_once`` from a request) can write jobs that the real
-    scheduler picks up at its next wake-up.
+    The web process (``schedule_once`` from a request) writes jobs this way; the real scheduler
+    picks them up at its next wake-up.
     """
     engine = app_engine(app)
     ensure_job_table(engine)
-    scheduler = BackgroundScheduler(
-        jobstores={"default": EventHubJobStore(engine=engine, tablename=JOB_TABLE)}, job_defaults=_job_defaults(app), timezone=SHANGHAI
-    )
+    scheduler = StoreWriter(jobstores={"default": EventHubJobStore(engine=engine, tablename=JOB_TABLE)}, job_defaults=_job_defaults(app), timezone=SHANGHAI)
     scheduler.start(paused=True)
     try:
         yield scheduler
@@ -587,18 +615,24 @@ def scheduler_command() -> None:
         scheduler = build_scheduler(app, blocking=True)
         stopping = threading.Event()
 
+        stopper = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, name="scheduler-shutdown")
+
         def stop(signum: int, _frame: Any) -> None:
+            # Not in the handler itself: it may have interrupted a pass over due jobs in this
+            # thread; the shutdown thread waits for that pass, then for running jobs.
             if stopping.is_set():
                 return
             stopping.set()
             log.info("signal %s: shutting down after running jobs finish", signal.Signals(signum).name)
-            scheduler.shutdown(wait=True)
+            stopper.start()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         url = app_engine(app).url.render_as_string(hide_password=True)
         log.info("scheduler started in %s (database %s, jobs: %s)", runner_id(), url, ", ".join(spec.id for spec in JOBS))
         scheduler.start()
+        if stopper.is_alive():
+            stopper.join()
         log.info("scheduler stopped")
     finally:
         release_lock(fd)
