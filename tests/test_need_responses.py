@@ -470,3 +470,25 @@ def test_other_event_need_ids_do_not_mix(app, client, ids):
     assert c.get(f"/events/{ids['event_id']}/needs/{ids['need_id']}/responses/{rid}").status_code == 200
     assert c.get(f"/events/{other['event_id']}/needs/{other['need_id']}/responses/{rid}").status_code == 404
     assert c.get(f"/theme-days/{other['event_id']}/needs/{ids['need_id']}/respond").status_code == 404
+
+
+def test_expired_form_keeps_what_was_typed(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        ids = approved_event("华润")
+    client = app.test_client()
+    response = post(client, ids, form(csrf_token="stale"))
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "页面已过期，请刷新后重新提交" in html and 'value="福州精测科技有限公司"' in html and PROPOSAL[:20] in html
+    assert count_rows(app) == 0
+
+
+def test_public_page_links_managers_to_the_answers(app, client, ids):
+    page = f"/theme-days/{ids['event_id']}"
+    assert 'id="answers-link"' not in client.get(page).get_data(as_text=True)
+    login(client, ids["host_email"])
+    assert f'href="/events/{ids["event_id"]}/needs"' in client.get(page).get_data(as_text=True)
+    other = app.test_client()
+    user_and_login(app, other, Role.HOST)
+    assert 'id="answers-link"' not in other.get(page).get_data(as_text=True)

@@ -14,11 +14,12 @@ from flask import Response, abort, current_app, flash, make_response, redirect, 
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, StringField, TelField, TextAreaField
 
-from eventhub.core.permissions import public
+from eventhub.core.permissions import can_view_event_private, public
 from eventhub.core.uploads import KINDS, max_bytes, send_stored
 from eventhub.core.wordcount import count_zishu
 from eventhub.events import bp
@@ -26,7 +27,7 @@ from eventhub.events import public as pages
 from eventhub.events import responses as answers
 from eventhub.events.content import publication
 from eventhub.events.models import Event
-from eventhub.extensions import db, limiter
+from eventhub.extensions import csrf, db, limiter
 from eventhub.plans.services import content_type_labels
 
 
@@ -80,19 +81,15 @@ def _respond_limit() -> str:
 def public_page(event_id: int) -> Any:
     """The public page of a theme day (phone first; approved content only)."""
     data = pages.page_data(_event_or_404(event_id))
-    response = make_response(
-        render_template(
-            "events/public/page.html",
-            data=data,
-            event=data.event,
-            pub=data.publication,
-            og_description=pages.og_description(data),
-            content_types=content_type_labels(),
-            session_location=pages.session_location,
-        )
+    return render_template(
+        "events/public/page.html",
+        data=data,
+        event=data.event,
+        pub=data.publication,
+        og_description=pages.og_description(data),
+        content_types=content_type_labels(),
+        can_see_answers=current_user.is_authenticated and can_view_event_private(current_user, data.event),
     )
-    response.headers["Cache-Control"] = "public, max-age=60"
-    return response
 
 
 def _qr_response(body: bytes, mimetype: str) -> Response:
@@ -148,6 +145,7 @@ def session_ics(event_id: int, session_id: int) -> Response:
 
 @bp.route("/theme-days/<int:event_id>/needs/<int:need_id>/respond", methods=["GET", "POST"])
 @public
+@csrf.exempt  # the form checks the same token itself, so an expired page keeps what was typed
 @limiter.limit(_respond_limit, methods=["POST"], error_message=lambda: _("提交过于频繁，请稍后再试（每个网络地址每分钟最多 5 次）。"))
 def respond_need(event_id: int, need_id: int) -> Any:
     """The public form to answer a published, open technology need."""
@@ -173,7 +171,8 @@ def respond_need(event_id: int, need_id: int) -> Any:
     if request.method == "GET":
         return render_template("events/responses/form.html", form=form, closed=False, **context)
     if not form.validate_on_submit():  # only the CSRF token is validated here
-        return render_template("events/responses/form.html", form=form, closed=False, **context), 400
+        expired = _("页面已过期，请刷新后重新提交（已填写的内容仍在下方）。")
+        return render_template("events/responses/form.html", form=form, closed=False, general_error=expired, **context), 400
     if form.website.data:
         current_app.logger.info("honeypot filled on need %s answer form", need_id)
         return render_template("events/responses/form.html", form=form, closed=False, generic_error=True, **context), 400
