@@ -115,6 +115,7 @@ def test_answer_is_stored_with_private_link_mail_and_attachment(app, client, ids
         mail = db.session.scalar(select(MailMessage).where(MailMessage.key == f"need-response:{row.id}:received"))
         assert mail.recipient == "lin@jingce.example.com" and mail.locale == "zh_Hans_CN"
         assert f"http://localhost/responses/{token}" in mail.body and "高温合金叶片无损检测技术" in mail.subject
+        assert f'href="http://localhost/responses/{token}"' in mail.html_body
         assert db.session.scalar(select(AuditLog.action).where(AuditLog.object_type == "TechNeedResponse")) == "need_response.submit"
 
 
@@ -175,6 +176,8 @@ def test_zishu_limits_of_the_proposal(app, client, ids):
     # Latin words count one each, spaces nothing: 50 words is 50 字
     token_of(post(client, ids, form(proposal=" ".join(["word"] * low), uscc=uscc(3))))
     token_of(post(client, ids, form(proposal="测" * high, uscc=uscc(4))))
+    padded = post(client, ids, form(proposal="测" * low + " " * responses.PROPOSAL_MAX_CHARS + "测", uscc=uscc(5)))
+    assert padded.status_code == 400 and "方案概述过长" in padded.get_data(as_text=True)
     assert count_rows(app) == 2
 
 

@@ -47,7 +47,7 @@ from eventhub.extensions import db
 ORG_NAME_MIN, ORG_NAME_MAX = 2, 100  # characters
 CONTACT_NAME_MIN, CONTACT_NAME_MAX = 2, 50
 PROPOSAL_MIN_ZISHU, PROPOSAL_MAX_ZISHU = 50, 1500  # 字数 (eventhub.core.wordcount)
-PROPOSAL_MAX_CHARS = 6000  # a hard cap on raw characters (1500 字 of mixed text stays far below)
+PROPOSAL_MAX_CHARS = 15000  # a cap on raw characters too (1500 English words of 9 letters stay below)
 NOTE_MAX = 500  # the host's note, characters
 ATTACHMENT_KINDS = DOCUMENT_KINDS  # PDF, DOCX, XLSX, PNG, JPEG — judged by content, ≤ UPLOAD_MAX_BYTES
 RATE_LIMIT = "5 per minute; 30 per hour"  # answer POSTs per client IP (config NEED_RESPONSE_RATE_LIMIT)
@@ -55,6 +55,11 @@ TOKEN_BYTES = 32  # entropy of the private link
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # token_urlsafe(32) is 43 characters
 
 DECISIONS = {"shortlist": ResponseStatus.SHORTLISTED, "decline": ResponseStatus.DECLINED}
+ACTION_LABELS = {
+    "need_response.submit": "提交响应",
+    "need_response.shortlist": "标记为入围",
+    "need_response.decline": "标记为未入选",
+}
 
 
 def _(message: str, **variables: Any) -> str:
@@ -177,8 +182,10 @@ def proposal_error(text: str) -> str | None:
         return _("请填写方案概述。")
     if n < PROPOSAL_MIN_ZISHU:
         return _("方案概述至少 %(min)d 字，当前 %(n)d 字。", min=PROPOSAL_MIN_ZISHU, n=n)
-    if n > PROPOSAL_MAX_ZISHU or len(text) > PROPOSAL_MAX_CHARS:
+    if n > PROPOSAL_MAX_ZISHU:
         return _("方案概述最多 %(max)d 字，当前 %(n)d 字。", max=PROPOSAL_MAX_ZISHU, n=n)
+    if len(text) > PROPOSAL_MAX_CHARS:
+        return _("方案概述过长：最多 %(max)d 个字符（含空格），当前 %(n)d 个。", max=PROPOSAL_MAX_CHARS, n=len(text))
     return None
 
 
