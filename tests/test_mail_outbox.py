@@ -18,10 +18,11 @@ from icalendar import Calendar
 from icalendar import Event as IcsEvent
 from sqlalchemy import func, select
 
+from eventhub.auth.models import User
 from eventhub.core.mail import KEY_HEADER, MailMessage, deliver_pending, queue_mail, send_mail
 from eventhub.core.permissions import Role
 from eventhub.extensions import db
-from tests.factories import make_user
+from tests.factories import make_user, user_and_login
 from tests.smtp_helpers import PERMANENT, TEMPORARY, SmtpRecorder, free_port, parse, running
 
 
@@ -346,3 +347,32 @@ def test_limit_caps_one_run(make_app, smtp_server, limit):
         db.session.commit()
         assert deliver_pending(limit=limit, now=T0) == "sent 2, retry 0, failed 0, logged 0"
         assert deliver_pending(limit=limit, now=T0) == "sent 1, retry 0, failed 0, logged 0"
+
+
+# ---- the language of the recipient, not of the person who caused the mail -----------------------
+
+
+def test_language_switch_is_kept_on_the_account_for_later_mail(app, client):
+    uid = user_and_login(app, client, Role.HOST)
+    client.post("/lang", data={"lang": "en", "next": "/"})
+    with app.app_context():
+        user = db.session.get(User, uid)
+        assert user.locale == "en"
+        _invitation(user.email, key="lang:1")  # e.g. from the scheduler, long after the session is gone
+        db.session.commit()
+        assert _row("lang:1").subject == "EventHub account invitation"
+    client.post("/lang", data={"lang": "zh_Hans_CN", "next": "/"})
+    with app.app_context():
+        assert db.session.get(User, uid).locale == "zh_Hans_CN"
+    assert app.test_client().post("/lang", data={"lang": "en", "next": "/login"}).status_code == 302  # anonymous: session only
+
+
+def test_mail_queued_during_an_english_request_is_in_the_recipients_language(app, client):
+    user_and_login(app, client)
+    client.post("/lang", data={"lang": "en", "next": "/"})
+    response = client.post("/users/invite", data={"email": "newhost@example.com", "name": "李承办", "role": "reviewer"}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "Invitation link" in page  # the organiser's page stays English after rendering the mail
+    with app.app_context():
+        row = db.session.scalar(select(MailMessage).where(MailMessage.recipient == "newhost@example.com"))
+        assert row.locale == "zh_Hans_CN" and row.subject == "EventHub 账号邀请" and "身份为“评审专家”" in row.body
