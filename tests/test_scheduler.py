@@ -152,13 +152,14 @@ def test_old_runs_are_pruned_and_interrupted_runs_closed(app):
                 JobRun(job_id="dead", started_at=now, status="running", runner=f"{socket.gethostname()}:999999999"),
                 JobRun(job_id="alive", started_at=now, status="running", runner=scheduler.runner_id()),
                 JobRun(job_id="elsewhere", started_at=now, status="running", runner="other-host:1"),
+                JobRun(job_id="manual", started_at=now, status="running", runner=f"manual {socket.gethostname()}:999999999"),
             ]
         )
         db.session.commit()
         assert "deleted 1" in scheduler.prune_job_runs(now=now)
-        assert scheduler.mark_interrupted_runs() == 1
+        assert scheduler.mark_interrupted_runs() == 2
         status = {job_id: value for job_id, value in db.session.execute(select(JobRun.job_id, JobRun.status))}
-        assert status == {"recent": "ok", "dead": "error", "alive": "running", "elsewhere": "running"}
+        assert status == {"recent": "ok", "dead": "error", "manual": "error", "alive": "running", "elsewhere": "running"}
 
 
 def test_sync_keeps_unchanged_jobs_replaces_changed_removes_unregistered(make_app, drop_job_table):
@@ -307,7 +308,7 @@ def test_two_schedulers_on_one_database_send_each_reminder_once(make_app, tmp_pa
     ]
     try:
         wait_for(lambda: all("scheduler started" in log.read_text(errors="replace") for log in logs), timeout=30)
-        time.sleep(4)  # both run both reminder jobs every second, at the same instants
+        time.sleep(3)  # both run both reminder jobs every second, at the same instants
         codes = [stop(p) for p in procs]
     finally:
         for p in procs:

@@ -194,7 +194,7 @@ def mark_interrupted_runs() -> int:
     host = socket.gethostname()
     count = 0
     for run in db.session.scalars(select(JobRun).where(JobRun.status == "running")):
-        name, _, pid = run.runner.rpartition(":")
+        name, _, pid = run.runner.removeprefix("manual ").rpartition(":")
         if name != host or not pid.isdigit() or _pid_alive(int(pid)):
             continue
         run.status = "error"
