@@ -92,6 +92,7 @@ def base_config(tmp_path: Path) -> dict[str, object]:
 def _truncate_all() -> None:
     tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
     db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db.session.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))  # APScheduler's job store is not in our metadata
     db.session.commit()
 
 
