@@ -524,3 +524,13 @@ def test_list_filters_counts_and_pagination(app, world):
     assert f'data-event="{world["a"]}"' in drafts and drafts.count('<tr data-event="') == 1
     none = organiser.get("/events/plans?status=none&q=基地0").get_data(as_text=True)
     assert none.count('<tr data-event="') == 10
+
+
+def test_a_refused_form_on_the_first_visit_keeps_the_new_working_copy(app, world):
+    client = as_user(app, world, "host_b")  # host B never opened its plan
+    response = client.post(f"/events/{world['b']}/plan/sessions/new", data={"title": "", "kind": "forum"})
+    assert response.status_code == 422 and "请填写场次名称" in response.get_data(as_text=True)
+    with app.app_context():
+        plan = db.session.scalar(select(DetailPlan).where(DetailPlan.event_id == world["b"]))
+        assert plan is not None and plan.sessions == []
+        assert db.session.scalar(select(AuditLog.action).where(AuditLog.action == "detail_plan.create", AuditLog.object_id == str(plan.id)))

@@ -49,9 +49,13 @@ def _host_event_or_404(event_id: int) -> Event:
 
 
 def _host_plan(event_id: int) -> tuple[Event, DetailPlan]:
+    """The event and its working copy; a copy created on this visit is committed at once, so a
+    refused form (which rolls back) never takes the new copy with it."""
     event = _host_event_or_404(event_id)
-    plan = services.ensure_detail_plan(event)
-    return event, plan
+    if services.get_detail_plan(event) is None:
+        services.ensure_detail_plan(event)
+        db.session.commit()
+    return event, services.ensure_detail_plan(event)
 
 
 def _plan_url(event: Event, section: str = "") -> str:
@@ -138,7 +142,6 @@ def my_events() -> str:
 
 
 def _render_plan(event: Event, plan: DetailPlan, short_form: forms.ShortNameForm | None = None, status: int = 200) -> Any:
-    db.session.commit()  # the working copy may have just been created
     problems = services.validation_problems(plan)
     return (
         render_template(
@@ -562,7 +565,6 @@ def detail_plan_submit(event_id: int) -> Any:
         else:
             flash(_("已提交第 %(n)d 版，等待组织方审核", n=version.number), "success")
         return redirect(_plan_url(event))
-    db.session.commit()
     return render_template(
         "events/detail/submit.html",
         **_labels(),
