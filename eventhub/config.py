@@ -47,7 +47,10 @@ class Defaults:
     MAIL_PASSWORD: str | None = None
     MAIL_DEFAULT_SENDER = "EventHub <noreply@eventhub.local>"
     MAIL_TIMEOUT = 10
+    MAIL_USE_SSL = False  # implicit TLS (port 465); MAIL_USE_TLS is STARTTLS
+    MAIL_LOCAL_HOSTNAME: str | None = None  # the name given in EHLO (default: this machine's)
     MAIL_MAX_ATTEMPTS = 6  # then the message is marked failed
+    MAIL_RETRY_MINUTES: list[int] | None = None  # back-off between attempts; default 1, 5, 15, 60, 240
     UPLOAD_MAX_BYTES = 20 * 1024 * 1024  # per uploaded file
     PROXY_FIX_X_FOR = 0  # number of trusted proxies in front of the app (rate limits key on the client IP)
     PUBLIC_BASE_URL: str | None = None  # e.g. "https://eventhub.example.cn": links in mail and QR codes

@@ -12,7 +12,7 @@ from eventhub.bases.models import BaseType, DemonstrationBase
 from eventhub.campaigns.models import Campaign
 from eventhub.core.audit import AuditLog
 from eventhub.core.permissions import Role
-from eventhub.core.timeutil import shanghai, utcnow
+from eventhub.core.timeutil import shanghai, to_shanghai, utcnow
 from eventhub.core.wordcount import count_zishu
 from eventhub.demo import plans as demo_plans
 from eventhub.demo import services as demo
@@ -64,10 +64,10 @@ def test_demo_load_command(app):
         assert _count(User) >= 6
         roles = set(db.session.scalars(select(User.role)))
         assert roles == {r.value for r in Role}
-        campaigns = list(db.session.scalars(select(Campaign)))
-        assert len(campaigns) == 1
+        campaigns = list(db.session.scalars(select(Campaign).order_by(Campaign.year.desc())))
+        assert [c.status for c in campaigns] == ["planning", "running"]  # next year's collects plans, this one's theme days run
         assert campaigns[0].plan_deadline > utcnow()
-        assert campaigns[0].status == "planning"
+        assert campaigns[1].year == campaigns[0].year - 1
         hosts = {u.email: u.base.name for u in db.session.scalars(select(User).where(User.role == "host"))}
         assert hosts == {"host@demo.example.com": demo.HOST_BASE, "host-cnpc@demo.example.com": demo.SECOND_HOST_BASE}
         for account in demo.ACCOUNTS:
@@ -118,7 +118,7 @@ def test_load_without_if_empty_adds_only_what_is_missing(app):
     with app.app_context():
         assert _count(DemonstrationBase) == 92
         assert _count(User) == len(demo.ACCOUNTS)
-        assert _count(Campaign) == 1
+        assert _count(Campaign) == 2
 
 
 @pytest.mark.parametrize(("now", "year"), [(shanghai(2026, 6, 30, 23, 59, 59), 2026), (shanghai(2026, 7, 1), 2027), (shanghai(2027, 1, 5), 2027)])
@@ -242,3 +242,38 @@ def test_a_failing_plan_step_leaves_nothing(app, monkeypatch):
         with pytest.raises(RuntimeError):
             demo.load_demo(False, lambda _line: None)
         assert (_count(DemonstrationBase), _count(User), _count(Campaign), _count(PreliminaryPlan), _count(AuditLog)) == (0, 0, 0, 0, 0)
+
+
+# ---- issue 4: scheduled theme days and detailed plans ---------------------------------
+
+
+def test_demo_theme_days_one_approved_one_draft(app, client):
+    from datetime import timedelta
+
+    from eventhub.events import content
+    from eventhub.events.models import DetailPlanStatus, Event
+
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    assert "主题日：已排期 2 场" in result.output
+    with app.app_context():
+        events = list(db.session.scalars(select(Event).order_by(Event.start_date)))
+        assert [e.host_base.name for e in events] == [demo.HOST_BASE, demo.SECOND_HOST_BASE]
+        today = to_shanghai(utcnow()).date()
+        assert all(e.start_date > today for e in events)
+        approved, draft = events
+        assert approved.detail_plan.status == DetailPlanStatus.APPROVED.value and not approved.detail_plan.late
+        publication = content.publication(approved)
+        assert publication is not None
+        assert len(publication.sessions) == 5 and len(publication.needs) == 3 and len(publication.resources) == 2
+        assert len(set(publication.content_types)) == 5 and publication.bases
+        assert draft.detail_plan.status == DetailPlanStatus.DRAFT.value and content.publication(draft) is None
+        assert draft.detail_plan_due > utcnow() + timedelta(days=7)  # the countdown has something to show
+        approved_id, draft_id = approved.id, draft.id
+    page = client.get(f"/theme-days/{approved_id}").get_data(as_text=True)
+    assert "技术需求清单发布与揭榜对接" in page and "医药冷链全程温控与追溯技术" in page
+    assert "创新团队对接路演" not in client.get(f"/theme-days/{draft_id}").get_data(as_text=True)
+    again = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert again.exit_code == 0 and "主题日：已排期" not in again.output
+    with app.app_context():
+        assert _count(Event) == 2

@@ -143,6 +143,12 @@ def current_campaign(*, include_drafts: bool = True) -> Campaign | None:
     return campaign or db.session.scalar(query.order_by(Campaign.year.desc()))
 
 
+def collecting_campaign() -> Campaign | None:
+    """The newest campaign collecting preliminary plans (status planning), if any."""
+    query = select(Campaign).where(Campaign.status == CampaignStatus.PLANNING.value).order_by(Campaign.year.desc())
+    return db.session.scalar(query)
+
+
 def list_campaigns(*, include_drafts: bool = True) -> list[Campaign]:
     """Every campaign, newest year first; drafts (筹备中) only for those who manage campaigns."""
     query = select(Campaign).order_by(Campaign.year.desc())

@@ -11,6 +11,7 @@ from eventhub.auth.models import User
 from eventhub.bases.models import BaseType, DemonstrationBase
 from eventhub.campaigns import services as campaigns
 from eventhub.core.permissions import Role
+from eventhub.core.timeutil import to_shanghai, utcnow
 
 ROLE_TASKS = {
     Role.REVIEWER: [_l("查看分配给您的评审任务（初步计划评审开放后显示）"), _l("申报与示范基地的关联，以回避利益冲突")],
@@ -27,7 +28,12 @@ def organiser_overview() -> dict[str, Any]:
 
     by_role = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
     campaign = campaigns.current_campaign()
+    from eventhub.core.mail import MailMessage, MailStatus
+    from eventhub.events.models import DetailPlan, DetailPlanStatus
+
     return {
+        "plans_to_review": db.session.scalar(select(func.count()).where(DetailPlan.status == DetailPlanStatus.SUBMITTED.value)) or 0,
+        "mail_failed": db.session.scalar(select(func.count()).where(MailMessage.status == MailStatus.FAILED.value)) or 0,
         "bases": db.session.scalar(select(func.count()).select_from(DemonstrationBase)) or 0,
         "enterprise_bases": db.session.scalar(select(func.count()).where(DemonstrationBase.base_type == BaseType.ENTERPRISE.value)) or 0,
         "users_by_role": [(Role(r), by_role.get(r.value, 0)) for r in Role],
@@ -39,4 +45,16 @@ def organiser_overview() -> dict[str, Any]:
 def role_overview(user: User) -> dict[str, Any]:
     """A welcome and the things this role can do (draft campaigns stay hidden)."""
     campaign = campaigns.current_campaign(include_drafts=False)
-    return {"tasks": ROLE_TASKS.get(Role(user.role), []), "campaign": campaign, "base": user.base}
+    if Role(user.role) is Role.HOST:
+        campaign = campaigns.collecting_campaign() or campaign
+    events = []
+    if Role(user.role) is Role.HOST and user.base_id is not None:
+        from eventhub.events import detail_plans
+        from eventhub.events.models import EventStatus
+
+        events = [
+            (e, detail_plans.get_detail_plan(e), detail_plans.due_info(e))
+            for e in detail_plans.host_events(user.base_id)
+            if e.status == EventStatus.SCHEDULED.value and e.end_date >= to_shanghai(utcnow()).date()
+        ]
+    return {"tasks": ROLE_TASKS.get(Role(user.role), []), "campaign": campaign, "base": user.base, "events": events}

@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventhub.core import audit
+from eventhub.core.i18n import N_
 from eventhub.core.timeutil import UTCDateTime, utcnow
 from eventhub.extensions import db
 
@@ -49,11 +50,11 @@ class MailStatus(StrEnum):
 
 
 MAIL_STATUS_LABELS = {
-    MailStatus.PENDING: "待发送",
-    MailStatus.SENDING: "发送中",
-    MailStatus.SENT: "已发送",
-    MailStatus.FAILED: "发送失败",
-    MailStatus.LOGGED: "仅记录（未配置邮件服务器）",
+    MailStatus.PENDING: N_("待发送"),
+    MailStatus.SENDING: N_("发送中"),
+    MailStatus.SENT: N_("已发送"),
+    MailStatus.FAILED: N_("发送失败"),
+    MailStatus.LOGGED: N_("仅记录（未配置邮件服务器）"),
 }
 
 

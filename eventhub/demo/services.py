@@ -32,6 +32,7 @@ from eventhub.core import audit
 from eventhub.core.permissions import ROLE_LABELS, Role
 from eventhub.core.timeutil import as_utc, format_local, utcnow
 from eventhub.core.wordcount import count_zishu
+from eventhub.demo.events import load_events
 from eventhub.demo.plans import PLANS, plan_data
 from eventhub.extensions import db
 from eventhub.judging import services as judging
@@ -95,6 +96,7 @@ class DemoResult:
     review_title: str | None = None
     review_added: bool = False
     review_assigned: int = 0
+    events_added: list[tuple[Any, str]] = field(default_factory=list)  # (Event, state)
 
 
 # ---- reading the packaged data ----------------------------------------------------
@@ -228,6 +230,7 @@ def load_demo(if_empty: bool, echo: Echo = print, *, now: datetime | None = None
         _load_users(bases, result)
         _load_campaign(result, now)
         _load_plans(bases, result, now)
+        result.events_added = load_events(bases, now)
         audit.record(
             "demo.load",
             object_type="demo",
@@ -237,6 +240,7 @@ def load_demo(if_empty: bool, echo: Echo = print, *, now: datetime | None = None
                 "campaign_year": result.campaign.year if result.campaign else None,
                 "plans_added": [name for name, _theme, _n in result.plans_added],
                 "review_added": result.review_added,
+                "events_added": [event.title for event, _state in result.events_added],
             },
         )
         db.session.commit()
@@ -287,6 +291,14 @@ def _report(result: DemoResult, echo: Echo) -> None:
                 echo(f"评审：{result.review_title}（新建，已开始评分；演示评审专家已分配 {result.review_assigned} 份，评分表待填写）")
             else:
                 echo(f"评审：{result.review_title}（已存在，未改动）")
+    if result.events_added:
+        echo(f"主题日：已排期 {len(result.events_added)} 场（{result.events_added[0][0].campaign.title}）")
+        echo(
+            format_table(
+                ["主题日", "日期", "活动方案", "公开页面"],
+                [[e.title, e.start_date.isoformat(), state, f"http://127.0.0.1:5000/theme-days/{e.id}"] for e, state in result.events_added],
+            )
+        )
     kept = set(result.users_kept or [])
     rows = [
         [

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from eventhub.bases.models import DemonstrationBase
 from eventhub.campaigns.models import Campaign
+from eventhub.core.i18n import N_
 from eventhub.core.timeutil import UTCDateTime, utcnow
 from eventhub.core.uploads import StoredFile
 from eventhub.extensions import db
@@ -23,8 +24,8 @@ class EventStatus(StrEnum):
 
 
 EVENT_STATUS_LABELS = {
-    EventStatus.SCHEDULED: "已排期",
-    EventStatus.WITHDRAWN: "已撤销",
+    EventStatus.SCHEDULED: N_("已排期"),
+    EventStatus.WITHDRAWN: N_("已撤销"),
 }
 
 
@@ -79,10 +80,10 @@ class DetailPlanStatus(StrEnum):
 
 
 DETAIL_PLAN_STATUS_LABELS = {
-    DetailPlanStatus.DRAFT: "草稿",
-    DetailPlanStatus.SUBMITTED: "待审核",
-    DetailPlanStatus.CHANGES_REQUESTED: "退回修改",
-    DetailPlanStatus.APPROVED: "已批准",
+    DetailPlanStatus.DRAFT: N_("草稿"),
+    DetailPlanStatus.SUBMITTED: N_("待审核"),
+    DetailPlanStatus.CHANGES_REQUESTED: N_("退回修改"),
+    DetailPlanStatus.APPROVED: N_("已批准"),
 }
 
 
@@ -96,12 +97,12 @@ class SessionKind(StrEnum):
 
 
 SESSION_KIND_LABELS = {
-    SessionKind.OPENING: "开幕式",
-    SessionKind.FORUM: "论坛",
-    SessionKind.ROADSHOW: "路演",
-    SessionKind.MATCHMAKING: "对接会",
-    SessionKind.EXHIBITION: "展览展示",
-    SessionKind.SIGNING: "签约仪式",
+    SessionKind.OPENING: N_("开幕式"),
+    SessionKind.FORUM: N_("论坛"),
+    SessionKind.ROADSHOW: N_("路演"),
+    SessionKind.MATCHMAKING: N_("对接会"),
+    SessionKind.EXHIBITION: N_("展览展示"),
+    SessionKind.SIGNING: N_("签约仪式"),
 }
 
 
@@ -110,7 +111,7 @@ class SessionAccess(StrEnum):
     INVITATION = "invitation"  # 仅限受邀
 
 
-SESSION_ACCESS_LABELS = {SessionAccess.OPEN: "公开", SessionAccess.INVITATION: "仅限受邀"}
+SESSION_ACCESS_LABELS = {SessionAccess.OPEN: N_("公开"), SessionAccess.INVITATION: N_("仅限受邀")}
 
 
 class ApprovalMode(StrEnum):
@@ -118,7 +119,7 @@ class ApprovalMode(StrEnum):
     MODERATED = "moderated"  # 承办方审核
 
 
-APPROVAL_MODE_LABELS = {ApprovalMode.AUTOMATIC: "自动确认", ApprovalMode.MODERATED: "承办方审核"}
+APPROVAL_MODE_LABELS = {ApprovalMode.AUTOMATIC: N_("自动确认"), ApprovalMode.MODERATED: N_("承办方审核")}
 
 
 class ResourceKind(StrEnum):
@@ -130,11 +131,11 @@ class ResourceKind(StrEnum):
 
 
 RESOURCE_KIND_LABELS = {
-    ResourceKind.LAB: "实验室",
-    ResourceKind.EQUIPMENT: "仪器设备",
-    ResourceKind.SCENARIO: "应用场景",
-    ResourceKind.SUPPLY_CHAIN: "供应链开放",
-    ResourceKind.OTHER: "其他",
+    ResourceKind.LAB: N_("实验室"),
+    ResourceKind.EQUIPMENT: N_("仪器设备"),
+    ResourceKind.SCENARIO: N_("应用场景"),
+    ResourceKind.SUPPLY_CHAIN: N_("供应链开放"),
+    ResourceKind.OTHER: N_("其他"),
 }
 
 
@@ -323,9 +324,9 @@ class ResponseStatus(StrEnum):
 
 
 RESPONSE_STATUS_LABELS = {
-    ResponseStatus.SUBMITTED: "已提交，待承办方处理",
-    ResponseStatus.SHORTLISTED: "入围",
-    ResponseStatus.DECLINED: "未入选",
+    ResponseStatus.SUBMITTED: N_("已提交，待承办方处理"),
+    ResponseStatus.SHORTLISTED: N_("入围"),
+    ResponseStatus.DECLINED: N_("未入选"),
 }
 
 

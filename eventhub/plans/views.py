@@ -47,7 +47,8 @@ def _own_plan_or_404(plan_id: int) -> PreliminaryPlan:
 
 
 def _host_campaign() -> Campaign | None:
-    return campaigns.current_campaign(include_drafts=False)
+    """The campaign collecting plans; while one year's theme days run, the next year's may already collect."""
+    return campaigns.collecting_campaign() or campaigns.current_campaign(include_drafts=False)
 
 
 def _registry(exclude_base_id: int | None) -> list[DemonstrationBase]:

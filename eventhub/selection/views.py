@@ -260,7 +260,7 @@ def publish(campaign_id: int) -> Any:
             return redirect(url_for(".publish", campaign_id=campaign.id))
         flash(
             _(
-                "已发布：新建 %(c)d 个、更新 %(u)d 个、撤销 %(w)d 个主题日，未变 %(n)d 个；发出通知 %(m)d 封。",
+                "已发布：新建 %(c)d 个、更新 %(u)d 个、撤销 %(w)d 个主题日，未变 %(n)d 个；%(m)d 封通知已加入发件箱。",
                 c=len(result.created),
                 u=len(result.updated),
                 w=len(result.withdrawn),
