@@ -57,6 +57,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "events.host": frozenset({Role.HOST}),  # its own events: detailed plan, needs, answers (object check: can_manage_event)
     "events.manage": frozenset({Role.ORGANISER}),  # every event: review detailed plans, see answers
     "events.view": frozenset({Role.ORGANISER, Role.ASSESSOR}),  # read every event's plan and answers
+    # private pages of an event (plan versions, attachments, answers): hosts of that event, organisers,
+    # assessors — always with the object check can_view_event_private
+    "events.private": frozenset({Role.ORGANISER, Role.ASSESSOR, Role.HOST}),
     "outbox.manage": frozenset({Role.ORGANISER}),  # the mail outbox: search, resend
     "scheduler.view": frozenset({Role.ORGANISER}),  # scheduled jobs and their runs
 }

@@ -526,6 +526,7 @@ def detail_plan_attachment_delete(event_id: int, attachment_id: int) -> Any:
 
 
 @bp.get("/events/<int:event_id>/plan/files/<int:file_id>")
+@require("events.private")
 def detail_plan_file(event_id: int, file_id: int) -> Any:
     """Download an attachment: only the base's hosts, organisers and assessors; never public.
 
@@ -610,6 +611,7 @@ def detail_plan_revise(event_id: int) -> Any:
 
 
 @bp.get("/events/<int:event_id>/plan/versions/<int:number>")
+@require("events.private")
 def detail_plan_version(event_id: int, number: int) -> Any:
     """One submitted version, rendered from its snapshot, with its decision.
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
-from functools import wraps
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
@@ -16,7 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from eventhub.core import audit
-from eventhub.core.permissions import can_manage_event, can_view_event_private, has_permission, public
+from eventhub.core.permissions import can_manage_event, can_view_event_private, public, require
 from eventhub.core.timeutil import SHANGHAI
 from eventhub.core.uploads import send_stored
 from eventhub.core.wordcount import count_zishu
@@ -54,16 +53,7 @@ def calendar_ics() -> Response:
 PER_PAGE = 20
 
 
-def _event_reader(view: Any) -> Any:
-    """Hosts (their own events), organisers and assessors; other roles get 403, other hosts 404."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not (has_permission(current_user, "events.host") or has_permission(current_user, "events.view")):
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
+_event_reader = require("events.private")  # hosts (own events), organisers, assessors; other hosts get 404 below
 
 
 def _readable_event(event_id: int) -> Event:
