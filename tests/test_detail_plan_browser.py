@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
@@ -17,35 +18,14 @@ from eventhub.core.timeutil import to_shanghai, utcnow
 from eventhub.events import content
 from eventhub.events.models import DetailPlan, Event
 from eventhub.extensions import db
-from tests.factories import PASSWORD, make_base, make_scheduled_event, make_user
+from tests.browser_helpers import add_session, fill_text_section, login, logout, open_review
+from tests.factories import make_base, make_scheduled_event, make_user
 
 
-def _login(page: Page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
-
-
-def _logout(page: Page) -> None:
-    page.get_by_role("button", name="退出").click()
-    expect(page.get_by_role("button", name="退出")).to_have_count(0)
-
-
-def _add_session(page: Page, title: str, kind: str, day: str, start: str, end: str, types: list[str], *, venue: str = "", url: str = "") -> None:
-    page.locator("#edit-sessions").click()
-    page.fill("#title", title)
-    page.select_option("#kind", kind)
-    page.fill("#day", day)
-    page.fill("#start_time", start)
-    page.fill("#end_time", end)
-    page.fill("#venue", venue)
-    page.fill("#online_url", url)
-    for value in types:
-        page.check(f"#content_types-{value}")
-    page.locator("#save").click()
-    expect(page.locator("#sessions-table")).to_contain_text(title)
+@pytest.fixture
+def browser_context_args(browser_context_args: dict) -> dict:
+    """No smooth scrolling (Bootstrap turns it on): Playwright waits for it before every click."""
+    return {**browser_context_args, "reduced_motion": "reduce"}
 
 
 def test_host_writes_and_submits_the_detailed_plan_organiser_approves(live_server, page: Page, screenshot_dir: Path, backend: str):
@@ -63,7 +43,7 @@ def test_host_writes_and_submits_the_detailed_plan_organiser_approves(live_serve
     page.on("dialog", lambda dialog: dialog.accept())  # confirmations are accepted
 
     # ---- the host opens its theme day ----
-    _login(page, base_url, host_email)
+    login(page, base_url, host_email)
     page.locator("#mainnav").get_by_role("link", name="活动方案").click()
     expect(page.locator("#my-events")).to_contain_text("融通创新主题日")
     expect(page.locator(f"[data-event='{event_id}'] [data-countdown]")).to_contain_text("还剩")
@@ -80,15 +60,9 @@ def test_host_writes_and_submits_the_detailed_plan_organiser_approves(live_serve
     expect(page.locator("#plan-title")).to_have_text("航天科工融通创新主题日活动方案")
 
     # ---- text sections ----
-    page.locator("#edit-goals").click()
-    page.fill("#text", "围绕航天材料与智能制造产业链，促成 20 项以上合作，发布一批技术需求。")
-    page.locator("#save").click()
-    page.locator("#edit-venue").click()
-    page.fill("#text", "北京市海淀区阜成路 8 号 航天科工大厦")
-    page.locator("#save").click()
-    page.locator("#edit-emergency").click()
-    page.fill("#text", "设立医疗点与应急疏散通道；遇极端天气改为线上举办；专人负责突发事件处置。")
-    page.locator("#save").click()
+    fill_text_section(page, "goals", "围绕航天材料与智能制造产业链，促成 20 项以上合作，发布一批技术需求。")
+    fill_text_section(page, "venue", "北京市海淀区阜成路 8 号 航天科工大厦")
+    fill_text_section(page, "emergency", "设立医疗点与应急疏散通道；遇极端天气改为线上举办；专人负责突发事件处置。")
     expect(page.locator("#emergency")).to_contain_text("应急疏散通道")
 
     # ---- agenda: a refused session keeps what was typed, then four content types over three sessions ----
@@ -112,8 +86,8 @@ def test_host_writes_and_submits_the_detailed_plan_organiser_approves(live_serve
     page.locator("#save").click()
     expect(page.locator("#sessions-table")).to_contain_text("开幕式")
 
-    _add_session(page, "实验室与应用场景开放", "exhibition", day1, "10:30", "12:00", ["resources"], venue="展厅")
-    _add_session(page, "揭榜挂帅与项目路演", "roadshow", day2, "09:00", "11:30", ["joint_rd", "roadshow"], venue="二号厅")
+    add_session(page, "实验室与应用场景开放", "exhibition", day1, "10:30", "12:00", ["resources"], venue="展厅")
+    add_session(page, "揭榜挂帅与项目路演", "roadshow", day2, "09:00", "11:30", ["joint_rd", "roadshow"], venue="二号厅")
     expect(page.locator("#coverage")).to_contain_text("主题内容涵盖 4 / 5 类")
 
     # ---- technology need ----
@@ -155,14 +129,11 @@ def test_host_writes_and_submits_the_detailed_plan_organiser_approves(live_serve
     expect(page.locator("#locked")).to_contain_text("第 1 版")
     expect(page.locator("#edit-goals")).to_have_count(0)
     page.screenshot(path=str(screenshot_dir / f"detail-3-submitted-{backend}.png"), full_page=True)
-    _logout(page)
+    logout(page)
 
     # ---- the organiser reviews and approves ----
-    _login(page, base_url, organiser_email)
-    page.locator("#mainnav").get_by_role("link", name="活动方案").click()
-    row = page.locator(f"#detail-plans-table tr[data-event='{event_id}']")
-    expect(row).to_contain_text("待审核")
-    row.get_by_role("link", name="审核").click()
+    login(page, base_url, organiser_email)
+    open_review(page, event_id)
     expect(page.locator("#shown-version")).to_have_text("第 1 版")
     expect(page.locator("#snap-title")).to_have_text("航天科工融通创新主题日活动方案")
     expect(page.locator(".snap-sessions")).to_contain_text("揭榜挂帅与项目路演")

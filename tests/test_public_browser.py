@@ -9,10 +9,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from eventhub.extensions import db
+from tests.browser_helpers import PHONE, decide_answer, login, no_horizontal_scroll
 from tests.event_helpers import VALID_USCC, approved_event
-from tests.factories import PASSWORD
 
-PHONE = {"width": 390, "height": 844}
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PROPOSAL = (
     "我公司专注超声相控阵无损检测十余年，已为多家航空发动机企业提供叶片在线检测方案。"
@@ -23,12 +22,7 @@ PROPOSAL = (
 @pytest.fixture
 def browser_context_args(browser_context_args: dict) -> dict:
     """A phone: 390×844, touch, mobile viewport meta honoured."""
-    return {**browser_context_args, "viewport": PHONE, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
-
-
-def _no_horizontal_scroll(page: Page) -> None:
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"page scrolls sideways by {overflow}px at {page.viewport_size}"
+    return {**browser_context_args, "viewport": PHONE, "is_mobile": True, "has_touch": True, "device_scale_factor": 2, "reduced_motion": "reduce"}
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -49,18 +43,18 @@ def test_phone_public_page_sme_answers_host_sees_it(live_server, page: Page, scr
     expect(page.locator(f"#need-{ids['need_id']}")).to_contain_text("50–200 万元")
     expect(page.locator("#qr-image")).to_be_visible()
     assert page.evaluate("() => document.getElementById('qr-image').naturalWidth") > 0
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     button = page.locator(f"#need-{ids['need_id']} a.respond")
     box = button.bounding_box()
     assert box is not None and box["height"] >= 44  # a thumb-sized target
     page.screenshot(path=str(screenshot_dir / f"public-page-phone-{backend}.png"), full_page=True)
     page.set_viewport_size({"width": 360, "height": 740})
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     page.set_viewport_size(PHONE)
 
     button.tap()
     expect(page).to_have_url(re.compile(rf"/theme-days/{ids['event_id']}/needs/{ids['need_id']}/respond$"))
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     page.fill("#org_name", "福州精测科技有限公司")
     page.fill("#uscc", VALID_USCC)
     page.fill("#contact_name", "林工")
@@ -80,26 +74,19 @@ def test_phone_public_page_sme_answers_host_sees_it(live_server, page: Page, scr
     expect(page.locator("#answer-org")).to_have_text("福州精测科技有限公司")
     expect(page.locator("#own-attachment")).to_have_text("技术方案.pdf")
     assert page.locator("#own-url").input_value() == page.url
-    _no_horizontal_scroll(page)
+    no_horizontal_scroll(page)
     page.screenshot(path=str(screenshot_dir / f"respond-status-phone-{backend}.png"), full_page=True)
     status_url = page.url
 
     host = page.context.browser.new_page(viewport={"width": 1280, "height": 900})
-    host.goto(f"{base_url}/login")
-    host.fill("input[name=email]", ids["host_email"])
-    host.fill("input[name=password]", PASSWORD)
-    host.locator("main form button[type=submit]").click()
-    expect(host).not_to_have_url(re.compile(r"/login"))
+    login(host, base_url, ids["host_email"])
     host.goto(f"{base_url}/events/{ids['event_id']}/needs")
     expect(host.locator(f"tr[data-need='{ids['need_id']}'] .total")).to_have_text("1")
     host.locator(f"tr[data-need='{ids['need_id']}'] a").click()
     expect(host.locator("#responses-table")).to_contain_text("福州精测科技有限公司")
     expect(host.locator("#responses-table")).to_contain_text("138****5678")
-    host.locator("#responses-table a", has_text="详情").click()
+    decide_answer(host, "福州精测科技有限公司", "请于下周一前提交详细方案。")
     expect(host.locator("#proposal")).to_contain_text("相控阵")
-    host.fill("#note", "请于下周一前提交详细方案。")
-    host.locator("#shortlist").click()
-    expect(host.locator("#status-label")).to_have_text("入围")
     host.screenshot(path=str(screenshot_dir / f"need-response-host-{backend}.png"), full_page=True)
     host.close()
 
