@@ -88,6 +88,18 @@ def test_title_with_and_without_short_name(ctx):
     assert version.snapshot["title"] == "华润融通创新主题日活动方案"
 
 
+def test_filling_the_short_name_renames_the_theme_day_and_raises_its_sequence(ctx):
+    event, host = ctx["event"], ctx["host"]
+    base = event.host_base
+    base.short_name = None
+    event.title, event.sequence = f"{base.name}融通创新主题日", 0
+    db.session.commit()
+    dp.set_short_name(event, "华润", host)
+    db.session.commit()
+    assert event.title == "华润融通创新主题日" and event.sequence == 1
+    assert _actions("event.") == ["event.update"]
+
+
 # ---- due time and lateness --------------------------------------------------------------------
 
 

@@ -330,9 +330,18 @@ def set_short_name(event: Event, short_name: str, actor: Any) -> DemonstrationBa
         _cap(errors, "short_name", value, "short_name")
     _raise_if(errors)
     before = {"short_name": base.short_name}
+    old_title = f"{base.name}融通创新主题日"
     base.short_name = value
     db.session.flush()
     audit.record("bases.update", base, before=before, after={"short_name": value}, actor=actor)
+    # The theme day is called after the short name too: rename the base's scheduled events that
+    # still carry the full name (SEQUENCE + 1, so subscribed calendars update the entry).
+    for other in db.session.scalars(select(Event).where(Event.host_base_id == base.id, Event.status == EventStatus.SCHEDULED.value)):
+        if other.title == old_title:
+            other.title = f"{value}融通创新主题日"
+            other.sequence += 1
+            audit.record("event.update", other, before={"title": old_title}, after={"title": other.title}, actor=actor)
+    db.session.flush()
     return base
 
 
