@@ -142,6 +142,12 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    """No smooth scrolling: Playwright otherwise waits about a second for it before each click."""
+    return {**browser_context_args, "reduced_motion": "reduce"}
+
+
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     """Debian's Chromium, never a downloaded build (``playwright install`` is not used)."""
     return {

@@ -128,6 +128,7 @@ def test_host_plans_organiser_approves_phone_visitor_answers_host_shortlists(liv
         phone.goto(f"{base_url}/calendar")
         phone.locator(f"#event-{event_id} a").first.tap()
         expect(phone).to_have_url(f"{base_url}/theme-days/{event_id}")
+        expect(phone.locator("#event-title")).to_have_text("航天科工融通创新主题日")  # renamed when the host filled the short name
         expect(phone.locator("#event-venue")).to_have_text("北京市海淀区阜成路 8 号 航天科工大厦")
         expect(phone.locator("#goals")).to_contain_text("促成 20 项以上合作")
         agenda = phone.locator("#agenda")
