@@ -1229,8 +1229,14 @@ def list_query(campaign: Campaign, filters: ListFilters) -> Any:
     if filters.late:
         query = query.where(DetailPlan.late.is_(True))
     if filters.q:
-        like = f"%{filters.q}%"
-        query = query.where(or_(DemonstrationBase.name.ilike(like), DemonstrationBase.short_name.ilike(like), Event.title.ilike(like)))
+        q = filters.q
+        query = query.where(
+            or_(
+                DemonstrationBase.name.icontains(q, autoescape=True),
+                DemonstrationBase.short_name.icontains(q, autoescape=True),
+                Event.title.icontains(q, autoescape=True),
+            )
+        )
     return query
 
 

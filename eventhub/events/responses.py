@@ -364,19 +364,14 @@ def responses_query(need: TechNeed, *, q: str = "", status: str = "") -> Any:
         query = query.where(TechNeedResponse.status == status)
     q = q.strip()
     if q:
-        like = "%" + _escape_like(q) + "%"
         query = query.where(
             or_(
-                TechNeedResponse.org_name.ilike(like, escape="\\"),
-                TechNeedResponse.uscc.ilike(like, escape="\\"),
-                TechNeedResponse.contact_name.ilike(like, escape="\\"),
+                TechNeedResponse.org_name.icontains(q, autoescape=True),
+                TechNeedResponse.uscc.icontains(q, autoescape=True),
+                TechNeedResponse.contact_name.icontains(q, autoescape=True),
             )
         )
     return query.order_by(TechNeedResponse.created_at.desc(), TechNeedResponse.id.desc())
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def decide(response: TechNeedResponse, decision: str, note: str, actor: Any) -> bool:
