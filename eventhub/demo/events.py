@@ -19,6 +19,7 @@ from eventhub.bases.models import DemonstrationBase
 from eventhub.campaigns import services as campaigns
 from eventhub.campaigns.models import Campaign, CampaignStatus
 from eventhub.core import audit
+from eventhub.core.permissions import Role
 from eventhub.core.timeutil import as_utc, local_to_utc, to_shanghai, utcnow
 from eventhub.events import detail_plans as dp
 from eventhub.events.models import Event, EventStatus
@@ -157,8 +158,8 @@ def load_events(bases: dict[str, DemonstrationBase], now: datetime | None = None
     campaign = running_campaign(now)
     if db.session.scalar(select(Event.id).where(Event.campaign_id == campaign.id)) is not None:
         return []
-    organiser = db.session.scalar(select(User).where(User.role == "organiser").order_by(User.id))
-    hosts = {u.base_id: u for u in db.session.scalars(select(User).where(User.role == "host"))}
+    organiser = db.session.scalar(select(User).where(User.role == Role.ORGANISER.value).order_by(User.id))
+    hosts = {u.base_id: u for u in db.session.scalars(select(User).where(User.role == Role.HOST.value))}
     today = to_shanghai(now).date()
     out: list[tuple[Event, str]] = []
     for spec in DEMO_EVENTS:
