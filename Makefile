@@ -38,8 +38,10 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix eventhub tests app.py bench
 	$(BIN)/ruff format eventhub tests app.py bench
 
+# Tests run in one process per CPU (pytest-xdist); each worker has its own PostgreSQL and Chromium.
+PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed-dev translations chromium lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS)
 
 clean-venv:
 	rm -rf $(VENV)
