@@ -118,3 +118,13 @@ def test_every_message_has_an_english_translation_with_the_same_placeholders() -
     assert count > 0
     assert not problems, "\n".join(problems)
     assert not list(catalog.check())
+
+
+def test_label_filter_uses_the_colon_of_the_language(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    with app.test_request_context("/"):
+        assert render_template_string("{{ _('意见')|label }}x") == "意见：x"
+        with force_locale("en"):
+            assert render_template_string("{{ _('意见')|label }}x") == "Comments: x"

@@ -91,10 +91,19 @@ def register_error_handlers(app: Flask) -> None:
         return render_template("errors/error.html", code=500, error=None), 500
 
 
+def label(text: str) -> str:
+    """A field label followed by the colon of the page's language: “意见：” / “Comment: ”."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return f"{text}：" if locale is None or locale.language == "zh" else f"{text}: "
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = format_local
     app.jinja_env.filters["mask_mobile"] = mask_mobile
     app.jinja_env.filters["zishu"] = count_zishu
+    app.jinja_env.filters["label"] = label
 
     @app.context_processor
     def inject() -> dict[str, Any]:
