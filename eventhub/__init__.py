@@ -32,9 +32,11 @@ def create_app(test_config: dict[str, Any] | None = None, instance_path: str | N
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai")
 
+    from eventhub.api import bp as api_bp
     from eventhub.auth import bp as auth_bp
     from eventhub.bases import bp as bases_bp
     from eventhub.campaigns import bp as campaigns_bp
+    from eventhub.checkin import bp as checkin_bp
     from eventhub.core.outbox_views import bp as outbox_bp
     from eventhub.core.permissions import login_guard
     from eventhub.core.scheduler_views import bp as jobs_bp
@@ -43,10 +45,12 @@ def create_app(test_config: dict[str, Any] | None = None, instance_path: str | N
     from eventhub.events import bp as events_bp
     from eventhub.judging import bp as judging_bp
     from eventhub.plans import bp as plans_bp
+    from eventhub.registration import bp as registration_bp
     from eventhub.selection import bp as selection_bp
 
-    for blueprint in (core_bp, auth_bp, bases_bp, campaigns_bp, plans_bp, judging_bp, selection_bp, events_bp, outbox_bp, jobs_bp):
+    for blueprint in (core_bp, auth_bp, bases_bp, campaigns_bp, plans_bp, judging_bp, selection_bp, events_bp, outbox_bp, jobs_bp, registration_bp, checkin_bp, api_bp):
         app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)  # the API authenticates each request by bearer token, not by cookie
     app.before_request(login_guard)
     register_error_handlers(app)
     register_template_helpers(app)

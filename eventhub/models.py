@@ -3,6 +3,7 @@
 from eventhub.auth.models import User
 from eventhub.bases.models import DemonstrationBase
 from eventhub.campaigns.models import Campaign
+from eventhub.checkin.models import ApiToken, Checkin, CheckinList, CheckinScan, CheckinStaff
 from eventhub.core.audit import AuditLog
 from eventhub.core.mail import MailAttachment, MailMessage
 from eventhub.core.scheduler_models import JobRun
@@ -20,13 +21,19 @@ from eventhub.events.models import (
 )
 from eventhub.judging.models import Assignment, Criterion, JudgeAffiliation, JudgingItem, JudgingRound, Score, ScoreSheet
 from eventhub.plans.models import DeadlineExtension, PlanParticipant, PlanVersion, PlanWindow, PreliminaryPlan
+from eventhub.registration.models import EventKey, Registration, RegistrationQuestion, RegistrationQuota, Ticket, TicketRevocation
 from eventhub.selection.models import CalendarDay, SelectionDecision, SelectionSettings
 
 __all__ = [
+    "ApiToken",
     "Assignment",
     "AuditLog",
     "CalendarDay",
     "Campaign",
+    "Checkin",
+    "CheckinList",
+    "CheckinScan",
+    "CheckinStaff",
     "Criterion",
     "DeadlineExtension",
     "DemonstrationBase",
@@ -35,6 +42,7 @@ __all__ = [
     "DetailPlanBase",
     "DetailPlanVersion",
     "Event",
+    "EventKey",
     "EventSession",
     "JobRun",
     "JudgeAffiliation",
@@ -46,6 +54,9 @@ __all__ = [
     "PlanVersion",
     "PlanWindow",
     "PreliminaryPlan",
+    "Registration",
+    "RegistrationQuestion",
+    "RegistrationQuota",
     "Score",
     "ScoreSheet",
     "SelectionDecision",
@@ -54,5 +65,7 @@ __all__ = [
     "StoredFile",
     "TechNeed",
     "TechNeedResponse",
+    "Ticket",
+    "TicketRevocation",
     "User",
 ]

@@ -60,6 +60,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # private pages of an event (plan versions, attachments, answers): hosts of that event, organisers,
     # assessors — always with the object check can_view_event_private
     "events.private": frozenset({Role.ORGANISER, Role.ASSESSOR, Role.HOST}),
+    "registration.manage": frozenset({Role.ORGANISER, Role.HOST}),  # registrations of an event (object check: can_manage_event)
+    "checkin.manage": frozenset({Role.ORGANISER}),  # assign check-in staff, lists and gates
+    "checkin.scan": frozenset({Role.CHECKIN, Role.ORGANISER}),  # scan tickets of events one is assigned to
     "outbox.manage": frozenset({Role.ORGANISER}),  # the mail outbox: search, resend
     "scheduler.view": frozenset({Role.ORGANISER}),  # scheduled jobs and their runs
 }
