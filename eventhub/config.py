@@ -67,6 +67,8 @@ class ConfigError(RuntimeError):
     """Raised when a production deployment is unsafe; the app must not start."""
 
 
+SQLITE_BUSY_TIMEOUT = 30  # seconds; pysqlite's default is 5
+
 _DEFAULT_SECRETS = {"", "dev", "change-me", "changeme", "secret"}
 
 
@@ -97,6 +99,10 @@ def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql://"):  # psycopg 3 is the driver we ship
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+    if uri.startswith("sqlite"):  # a busy database makes a writer wait (up to 30 s), never fail at once
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT, **(options.get("connect_args") or {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
     if str(app.config.get("ENV")) == "production":
         _check_production(app)
