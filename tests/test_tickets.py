@@ -360,3 +360,39 @@ def test_revocations_since_returns_only_newer_rows_of_the_event(ctx):
     page, page_cursor = tk.revocations_since(event, cursor, limit=1)  # paging
     assert [r.ticket_code for r in page] == [tickets[2].code] and page_cursor == page[0].id
     assert [r.ticket_code for r in tk.revocations_since(other, 0)[0]] == [foreign.code]
+
+
+def test_concurrent_first_tickets_share_one_key(ctx, app):
+    """Eight transactions issue the event's first tickets at once: exactly one key is created
+    (advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite) and every ticket verifies."""
+    import threading
+
+    event_id = ctx["event"].id
+    registration_ids = [make_registration(ctx["event"]).id for _ in range(8)]
+    db.session.commit()
+    barrier = threading.Barrier(len(registration_ids))
+    errors: list[BaseException] = []
+
+    def issue(registration_id: int) -> None:
+        try:
+            with app.app_context():
+                registration = db.session.get(Registration, registration_id)
+                barrier.wait(10)
+                tk.issue_ticket(registration)
+                db.session.commit()
+        except Exception as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=issue, args=(rid,)) for rid in registration_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    db.session.expire_all()
+    event = db.session.get(type(ctx["event"]), event_id)
+    keys = db.session.scalars(select(EventKey).where(EventKey.event_id == event_id)).all()
+    assert len(keys) == 1
+    tickets = db.session.scalars(select(Ticket).where(Ticket.event_id == event_id)).all()
+    assert len(tickets) == 8
+    assert all(tk.verify_ticket(event, tk.ticket_payload(t))[0].ok for t in tickets)

@@ -145,14 +145,23 @@ def _random_b32(length: int) -> str:
 
 
 def _lock(namespace: int, event_id: int) -> None:
-    """Serialise writers of one event on PostgreSQL (a transaction-scoped advisory lock).
+    """Serialise writers of one event's keys or revocation list before re-reading them.
 
-    SQLite already has a single writer: its database lock is held from the first write to the
-    commit. The advisory lock touches no row, so it cannot deadlock with the registration's own
-    row locks (quotas, registrations).
+    PostgreSQL: a transaction-scoped advisory lock; it touches no row, so it cannot deadlock with
+    the registration's own row locks (quotas, registrations). SQLite has a single writer, but the
+    pysqlite driver begins a *deferred* transaction only at the first write, so two transactions
+    could both read "no key yet" and both create one: when no transaction is open yet, start it
+    with ``BEGIN IMMEDIATE`` (the write lock, waiting on the busy timeout) so the re-read is the
+    truth. A transaction that already wrote holds that lock (the registration services open theirs
+    with ``BEGIN IMMEDIATE`` too).
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:ns, :id)"), {"ns": namespace, "id": event_id})
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:ns, :id)"), {"ns": namespace, "id": event_id})
+    elif connection.dialect.name == "sqlite":
+        dbapi = connection.connection.driver_connection
+        if dbapi is not None and not dbapi.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 # ---- private key encryption ------------------------------------------------------------------
