@@ -17,7 +17,7 @@ Payload format, version 1 (exact; the offline scanner's JavaScript re-implements
 
     SIG signs the ASCII bytes of everything before the last "." (``EH1.<KID>.<EVENT>.<CODE>``).
 
-Example: ``EH1.Q7KD.12.M3ZC4XTPAB.<103 characters>`` — about 128 characters. Every character is
+Example: ``EH1.Q7KD.12.M3ZC4XTPAB.<103 characters>`` — 126 characters for a two-digit event id. Every character is
 in the QR alphanumeric set (0–9 A–Z space $ % * + - . / :), so the QR is built in alphanumeric mode
 (5.5 bits a character instead of 8): version 6 at error correction M (41×41 modules).
 A scanner strips surrounding white space and upper-cases the text before checking (hand-held
