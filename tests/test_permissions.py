@@ -26,6 +26,11 @@ PUBLIC_ENDPOINTS = {
     "events.respond_need": "SMEs answer a published technology need without an account (rate limited)",
     "events.response_status": "respondent's private status page, found by its secret token",
     "events.response_attachment": "respondent's own attachment, through the secret token",
+    "api.checkin_create": "scanner API, bearer token checked in the view (401 JSON, not the log-in page)",
+    "api.checkin_sync": "scanner API, bearer token checked in the view (401 JSON, not the log-in page)",
+    "api.event_keys": "scanner API, bearer token checked in the view (401 JSON, not the log-in page)",
+    "api.revocations": "scanner API, bearer token checked in the view (401 JSON, not the log-in page)",
+    "api.roster": "scanner API, bearer token checked in the view (401 JSON, not the log-in page)",
 }
 
 
