@@ -300,3 +300,35 @@ def test_offline_scan_time_in_the_future_is_clamped(app, setup):  # noqa: ANN001
             checkin.sync_offline(event, [{"scan_id": "", "payload": setup["payload"], "scanned_at": utcnow().isoformat()}], staff)
         with pytest.raises(checkin.CheckinError):
             checkin.sync_offline(event, [{"scan_id": "y", "payload": setup["payload"], "scanned_at": "yesterday"}], staff)
+
+
+def test_whole_event_list_created_once_under_concurrency(app, make_app):  # noqa: ANN001
+    """session_id NULL escapes unique constraints: the lock in default_list must hold on both databases."""
+    with app.app_context():
+        event_id = make_event("中粮").id
+        db.session.commit()
+    threaded = concurrent_app(make_app)
+    barrier = threading.Barrier(8)
+    ids: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with threaded.app_context():
+                event = db.session.get(Event, event_id)
+                barrier.wait(timeout=30)
+                ids.append(checkin.default_list(event).id)
+                db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors[:3]
+    assert len(set(ids)) == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(CheckinList).where(CheckinList.event_id == event_id)) == 1
