@@ -658,8 +658,8 @@ def approve(registrations: Iterable[Registration], actor: Any) -> ApprovalResult
     try:
         begin_write()
         quotas_by_event: dict[int, tuple[Publication, Quotas]] = {}
-        for item in sorted(registrations, key=lambda r: r.id):
-            registration = _lock(item)
+        # every row first, then the quotas: the order cancel() uses too, so the two never deadlock
+        for registration in [_lock(item) for item in sorted(registrations, key=lambda r: r.id)]:
             if registration.status == CONFIRMED and registration.needs_reapproval:
                 registration.needs_reapproval = False
                 entry = audit.record("registration.reapprove", registration, before={"needs_reapproval": True}, after={"needs_reapproval": False}, actor=actor)
@@ -706,8 +706,7 @@ def decline(registrations: Iterable[Registration], note: str, actor: Any) -> lis
     try:
         begin_write()
         freed: dict[int, Event] = {}
-        for item in sorted(registrations, key=lambda r: r.id):
-            registration = _lock(item)
+        for registration in [_lock(item) for item in sorted(registrations, key=lambda r: r.id)]:
             if not (registration.status == PENDING or (registration.status == CONFIRMED and registration.needs_reapproval)):
                 continue
             before = audit.snapshot(registration, ["status", "host_note"])
