@@ -48,7 +48,21 @@ def create_app(test_config: dict[str, Any] | None = None, instance_path: str | N
     from eventhub.registration import bp as registration_bp
     from eventhub.selection import bp as selection_bp
 
-    for blueprint in (core_bp, auth_bp, bases_bp, campaigns_bp, plans_bp, judging_bp, selection_bp, events_bp, outbox_bp, jobs_bp, registration_bp, checkin_bp, api_bp):
+    for blueprint in (
+        core_bp,
+        auth_bp,
+        bases_bp,
+        campaigns_bp,
+        plans_bp,
+        judging_bp,
+        selection_bp,
+        events_bp,
+        outbox_bp,
+        jobs_bp,
+        registration_bp,
+        checkin_bp,
+        api_bp,
+    ):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # the API authenticates each request by bearer token, not by cookie
     app.before_request(login_guard)
