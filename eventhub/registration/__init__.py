@@ -3,3 +3,5 @@
 from flask import Blueprint
 
 bp = Blueprint("registration", __name__)
+
+from eventhub.registration import views  # noqa: E402,F401  (registers the routes)
