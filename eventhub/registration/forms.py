@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, EmailField, SelectField, StringField, TelField
+from wtforms.fields.choices import SelectChoice
 
 from eventhub.registration import services
 from eventhub.registration.models import ORG_TYPE_LABELS, OrgType, RegistrationQuestion
@@ -27,7 +28,9 @@ class RegistrationForm(FlaskForm):
 
     name = StringField(_l("姓名"), render_kw={"maxlength": services.NAME_MAX, "autocomplete": "name"})
     organisation = StringField(_l("单位名称"), render_kw={"maxlength": services.ORG_MAX, "autocomplete": "organization"})
-    org_type = SelectField(_l("单位类型"), choices=[("", _l("请选择"))] + [(t.value, ORG_TYPE_LABELS[t]) for t in OrgType], validate_choice=False)
+    org_type = SelectField(
+        _l("单位类型"), choices=[SelectChoice("", _l("请选择"))] + [SelectChoice(t.value, _l(ORG_TYPE_LABELS[t])) for t in OrgType], validate_choice=False
+    )
     uscc = StringField(
         _l("统一社会信用代码"),
         render_kw={"maxlength": 22, "autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"},
