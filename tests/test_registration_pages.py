@@ -204,3 +204,12 @@ def test_phone_registers_and_sees_the_ticket(live_server, page: Page, backend: s
     page.wait_for_function("() => document.getElementById('ticket-qr').complete")
     assert qr.evaluate("img => img.naturalWidth") > 0
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_public_page_links_to_the_registration_form(app, client):
+    with app.app_context():
+        ids = reg_event()
+        db.session.commit()
+        event_id = event_of(ids).id
+    html = client.get(f"/theme-days/{event_id}").get_data(as_text=True)
+    assert f'href="/theme-days/{event_id}/register"' in html and "报名参加" in html
