@@ -50,6 +50,7 @@ from eventhub.events.models import (
     TechNeed,
 )
 from eventhub.extensions import db
+from eventhub.plans.calls import next_version_number
 from eventhub.plans.models import ContentType, PreliminaryPlan
 
 MIN_CONTENT_TYPES = 4  # the notice: each theme day covers at least 4 of the 5 content types
@@ -937,7 +938,7 @@ def submit(plan: DetailPlan, actor: Any, now: datetime | None = None) -> DetailP
     if problems:
         raise PlanIncompleteError(problems)
     late = is_late(event, now)
-    number = (db.session.scalar(select(func.max(DetailPlanVersion.number)).where(DetailPlanVersion.plan_id == plan.id)) or 0) + 1
+    number = next_version_number(DetailPlanVersion.number, DetailPlanVersion.plan_id == plan.id)
     version = DetailPlanVersion(
         number=number,
         snapshot=content.build_snapshot(plan),
