@@ -3,3 +3,5 @@
 from flask import Blueprint
 
 bp = Blueprint("checkin", __name__)
+
+from eventhub.checkin import manage_views, views  # noqa: E402,F401  (registers the routes)

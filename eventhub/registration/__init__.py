@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("registration", __name__)
 
-from eventhub.registration import views  # noqa: E402,F401  (registers the routes)
+from eventhub.registration import manage_views, views  # noqa: E402,F401  (registers the routes)
