@@ -4,6 +4,7 @@ from eventhub.auth.models import User
 from eventhub.bases.models import DemonstrationBase
 from eventhub.campaigns.models import Campaign
 from eventhub.checkin.models import ApiToken, Checkin, CheckinList, CheckinScan, CheckinStaff
+from eventhub.competitions.models import Award, Competition, CompetitionEntry, CompetitionRound, CompetitionTrack, Recommendation, RoundResult
 from eventhub.core.audit import AuditLog
 from eventhub.core.mail import MailAttachment, MailMessage
 from eventhub.core.scheduler_models import JobRun
@@ -22,18 +23,24 @@ from eventhub.events.models import (
 from eventhub.judging.models import Assignment, Criterion, JudgeAffiliation, JudgingItem, JudgingRound, Score, ScoreSheet
 from eventhub.plans.models import DeadlineExtension, PlanParticipant, PlanVersion, PlanWindow, PreliminaryPlan
 from eventhub.registration.models import EventKey, Registration, RegistrationQuestion, RegistrationQuota, Ticket, TicketRevocation
+from eventhub.roadshow.models import MatchmakingLead, PanelMember, Placement, ProjectApplication, ProjectCall, RoadshowSession, ScheduleVersion
 from eventhub.selection.models import CalendarDay, SelectionDecision, SelectionSettings
 
 __all__ = [
     "ApiToken",
     "Assignment",
     "AuditLog",
+    "Award",
     "CalendarDay",
     "Campaign",
     "Checkin",
     "CheckinList",
     "CheckinScan",
     "CheckinStaff",
+    "Competition",
+    "CompetitionEntry",
+    "CompetitionRound",
+    "CompetitionTrack",
     "Criterion",
     "DeadlineExtension",
     "DemonstrationBase",
@@ -50,13 +57,22 @@ __all__ = [
     "JudgingRound",
     "MailAttachment",
     "MailMessage",
+    "MatchmakingLead",
+    "PanelMember",
+    "Placement",
     "PlanParticipant",
     "PlanVersion",
     "PlanWindow",
     "PreliminaryPlan",
+    "ProjectApplication",
+    "ProjectCall",
+    "Recommendation",
     "Registration",
     "RegistrationQuestion",
     "RegistrationQuota",
+    "RoadshowSession",
+    "RoundResult",
+    "ScheduleVersion",
     "Score",
     "ScoreSheet",
     "SelectionDecision",
