@@ -16,6 +16,11 @@ Status codes of ``POST …/checkins`` (``result`` and ``reason`` are machine-rea
 * ``400`` ``invalid_request`` (no JSON, no ``payload`` / ``scan_id``) or ``invalid_list``;
   ``409`` ``scan_id_conflict`` (that scan id was used for another event).
 
+Manual check-in (the scanner page's search by name): ``{"ticket": CODE, "manual": true, "scan_id"}``
+instead of ``payload`` — the ticket code is judged like a scanned payload but without a signature
+(the staff member vouches for the person), answered the same way, and the scan row's payload reads
+``manual:CODE``. The offline sync accepts such items too.
+
 Resending a ``scan_id`` returns the stored answer with the same status and ``"replayed": true``.
 No rate limit applies to this blueprint (it is exempt): scanners are fast, each request needs a
 256-bit token, and check-ins are idempotent.
@@ -126,18 +131,23 @@ def _list_from(data: dict[str, Any], event: Event) -> tuple[Any, Any]:
 @bp.route("/events/<int:event_id>/checkins", methods=["POST"])
 @token_required
 def checkin_create(event_id: int) -> Any:
-    """Check one scanned ticket in (body: ``payload``, ``scan_id``, optional ``list_id``, ``gate``)."""
+    """Check one scanned ticket in (body: ``payload``, ``scan_id``, optional ``list_id``, ``gate``;
+    or ``ticket`` + ``"manual": true`` instead of ``payload`` for a manual check-in by ticket code)."""
     event, refusal = _event_for_scanner(event_id)
     if refusal is not None:
         return refusal
     data = request.get_json(silent=True)
-    if not isinstance(data, dict) or not isinstance(data.get("payload"), str) or not isinstance(data.get("scan_id"), str) or not data["scan_id"].strip():
-        return error(400, "invalid_request", "JSON body with payload and scan_id expected")
+    manual = isinstance(data, dict) and data.get("manual") is True
+    text_field = "ticket" if manual else "payload"
+    if not isinstance(data, dict) or not isinstance(data.get(text_field), str) or not isinstance(data.get("scan_id"), str) or not data["scan_id"].strip():
+        return error(400, "invalid_request", f"JSON body with {text_field} and scan_id expected")
     chosen, refusal = _list_from(data, event)
     if refusal is not None:
         return refusal
     try:
-        result = checkin.checkin_ticket(event, data["payload"], staff=g.api_user, scan_id=data["scan_id"], list=chosen, gate=str(data.get("gate") or ""))
+        result = checkin.checkin_ticket(
+            event, data[text_field], staff=g.api_user, scan_id=data["scan_id"], list=chosen, gate=str(data.get("gate") or ""), manual=manual
+        )
     except CallError as exc:
         db.session.rollback()
         return error(400, "invalid_request", str(exc))
@@ -149,7 +159,8 @@ def checkin_create(event_id: int) -> Any:
 @bp.route("/events/<int:event_id>/checkins/sync", methods=["POST"])
 @token_required
 def checkin_sync(event_id: int) -> Any:
-    """Merge scans recorded offline: ``{"scans": [{scan_id, payload, scanned_at, gate?}], "list_id"?}``.
+    """Merge scans recorded offline: ``{"scans": [{scan_id, payload, scanned_at, gate?}], "list_id"?}``
+    (a manual check-in recorded offline: ``{scan_id, ticket, manual: true, scanned_at, gate?}``).
 
     Answers 200 with one result per scan (each shaped and coded as for a live scan, in
     ``status``) and the conflicts (double scans of one ticket; the earliest scan wins).

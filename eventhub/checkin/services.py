@@ -22,6 +22,14 @@ declined), ``wrong_session`` (a session list and the registration did not choose
 The server looks the ticket up before judging revocation, so a cancelled registration reads
 ``cancelled`` rather than the scanner's generic ``revoked``.
 
+Manual check-in (人工签到): staff who found a person by name on the scanner page check them in
+by ticket code (``manual=True``). There is no signature to verify — the logged-in staff member
+vouches for it — so the code is judged against the database only (same reasons as a scan after
+its signature: ``not_found``, ``cancelled``, ``not_approved``, ``revoked``, ``wrong_session``;
+``malformed`` for text that is no ticket code). The scan row then holds ``manual:<CODE>`` as its
+payload (``CheckinScan`` has no column for it; :data:`MANUAL_PREFIX`) and the audit row says
+``"manual": true``.
+
 The caller commits, except :func:`sync_offline`, which commits each scan on its own (see there).
 """
 
@@ -46,7 +54,7 @@ from eventhub.events.models import Event, EventSession
 from eventhub.extensions import db
 from eventhub.plans.calls import CallError, _
 from eventhub.registration.models import EventKey, Registration, RegistrationStatus, Ticket, TicketRevocation
-from eventhub.registration.tickets import KeyStatus, public_keys, verify_payload
+from eventhub.registration.tickets import CODE_LENGTH, KeyStatus, public_keys, verify_payload
 
 OK = "ok"
 ALREADY = "already"
@@ -59,6 +67,7 @@ MALFORMED = "malformed"
 SUPERSEDED = "superseded"  # a scan whose check-in moved to an earlier offline scan (organiser sees it in the scans table)
 PENDING = "pending"  # placeholder while the scan's own transaction decides (never committed)
 
+MANUAL_PREFIX = "manual:"  # payload stored for a manual check-in by ticket code
 MAX_PAYLOAD = 1000  # longer "scans" are not tickets; stored truncated
 TOKEN_PREFIX = "eh_"  # noqa: S105  (a visible prefix so leaked tokens are recognisable, not a secret)
 LAST_USED_EVERY = timedelta(minutes=1)  # last_used_at is written at most once a minute per token
@@ -291,8 +300,19 @@ def _stored_result(scan: CheckinScan) -> CheckinResult:
     return result
 
 
-def _judge(event: Event, payload: str, checkin_list: CheckinList) -> tuple[str | None, str | None, Ticket | None]:
-    """(reason or None, ticket code, ticket): signature first, then what the database knows."""
+def manual_code(text: str) -> str | None:
+    """The ticket code typed or picked for a manual check-in (upper-cased), or None when it is not one."""
+    code = (text or "").strip().upper()
+    return code if len(code) == CODE_LENGTH and all(c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" for c in code) else None
+
+
+def _judge(event: Event, payload: str, checkin_list: CheckinList, manual: bool = False) -> tuple[str | None, str | None, Ticket | None]:
+    """(reason or None, ticket code, ticket): signature first (none for a manual code), then what the database knows."""
+    if manual:
+        code = manual_code(payload)
+        if code is None:
+            return MALFORMED, None, None
+        return _judge_ticket(event, code, checkin_list)
     verification = verify_payload(payload, event.id, public_keys(event))
     code = verification.ticket_code
     if not verification.ok:
@@ -303,6 +323,11 @@ def _judge(event: Event, payload: str, checkin_list: CheckinList) -> tuple[str |
             if revoked_key is not None:
                 return REVOKED, code, None
         return verification.reason, code, None
+    return _judge_ticket(event, code, checkin_list)
+
+
+def _judge_ticket(event: Event, code: str | None, checkin_list: CheckinList) -> tuple[str | None, str | None, Ticket | None]:
+    """The database's verdict on a ticket code of this event (signature already checked, or a manual entry)."""
     ticket = db.session.scalar(select(Ticket).where(Ticket.event_id == event.id, Ticket.code == code))
     if ticket is None:
         listed = db.session.scalar(select(TicketRevocation.id).where(TicketRevocation.event_id == event.id, TicketRevocation.ticket_code == code).limit(1))
@@ -329,6 +354,7 @@ def checkin_ticket(
     gate: str = "",
     scanned_at: datetime | None = None,
     offline: bool = False,
+    manual: bool = False,
 ) -> CheckinResult:
     """Check one scanned text in on a list (default: the staff member's list, else the whole event).
 
@@ -336,7 +362,8 @@ def checkin_ticket(
     Order: the scan row (unique ``scan_id``: a resend returns the stored result), then the
     verdict, then the check-in row (unique per ticket and list: the winner). For an offline
     scan (``offline=True``, ``scanned_at`` = device time) that finds a *later* check-in, the
-    earlier scan takes the check-in over (see :func:`sync_offline`).
+    earlier scan takes the check-in over (see :func:`sync_offline`). With ``manual=True``
+    ``payload`` is a ticket code picked by the staff member, judged without a signature.
     """
     scan_id = (scan_id or "").strip()
     if not scan_id or len(scan_id) > 64:
@@ -352,6 +379,7 @@ def checkin_ticket(
         raise CheckinError(_("该签到清单不属于本活动。"), field="list")
     gate = ((gate or "").strip() or (assignment.gate if assignment else ""))[:50]
     payload = payload if isinstance(payload, str) else ""
+    stored_payload = (MANUAL_PREFIX + payload.strip().upper()) if manual else payload
 
     scan_row_id = _insert_ignore(
         CheckinScan,
@@ -359,7 +387,7 @@ def checkin_ticket(
             "scan_id": scan_id,
             "event_id": event.id,
             "list_id": list.id,
-            "payload": payload[:MAX_PAYLOAD],
+            "payload": stored_payload[:MAX_PAYLOAD],
             "ticket_code": None,
             "result": PENDING,
             "staff_id": staff.id,
@@ -378,7 +406,7 @@ def checkin_ticket(
     scan = db.session.get(CheckinScan, scan_row_id)
     assert scan is not None
 
-    reason, code, ticket = _judge(event, payload, list) if len(payload) <= MAX_PAYLOAD else (MALFORMED, None, None)
+    reason, code, ticket = _judge(event, payload, list, manual) if len(payload) <= MAX_PAYLOAD else (MALFORMED, None, None)
     scan.ticket_code = code
     result = CheckinResult(result=reason or OK, scan_id=scan_id, ticket_code=code, list_id=list.id)
     if ticket is not None:
@@ -410,7 +438,16 @@ def checkin_ticket(
             "checkin.ok",
             object_type="Checkin",
             object_id=checkin_id,
-            after={"event_id": event.id, "ticket": code, "list_id": list.id, "gate": gate, "scan_id": scan_id, "offline": offline, "checked_in_at": scanned_at},
+            after={
+                "event_id": event.id,
+                "ticket": code,
+                "list_id": list.id,
+                "gate": gate,
+                "scan_id": scan_id,
+                "offline": offline,
+                "manual": manual,
+                "checked_in_at": scanned_at,
+            },
             actor=staff,
         )
         db.session.flush()
@@ -461,7 +498,8 @@ class SyncOutcome:
 
 
 def sync_offline(event: Event, scans: list[dict[str, Any]], staff: User, *, list: CheckinList | None = None) -> SyncOutcome:  # noqa: A002
-    """Merge scans a device recorded while offline: ``{scan_id, payload, scanned_at, gate?}`` each.
+    """Merge scans a device recorded while offline: ``{scan_id, payload, scanned_at, gate?}`` each
+    (a manual check-in: ``{scan_id, ticket, manual: true, scanned_at, gate?}``).
 
     Each scan is merged like a live one, oldest first, and **committed on its own**: a batch
     never holds locks on several tickets at once (two devices syncing overlapping batches in
@@ -494,15 +532,17 @@ def sync_offline(event: Event, scans: list[dict[str, Any]], staff: User, *, list
     results: list[CheckinResult] = []
     conflicts: list[dict[str, Any]] = []
     for at, item in prepared:
+        manual = item.get("manual") is True
         result = checkin_ticket(
             event,
-            str(item.get("payload") or ""),
+            str((item.get("ticket") if manual else item.get("payload")) or ""),
             staff=staff,
             scan_id=str(item.get("scan_id") or ""),
             list=list,
             gate=str(item.get("gate") or ""),
             scanned_at=at,
             offline=True,
+            manual=manual,
         )
         db.session.commit()
         results.append(result)
