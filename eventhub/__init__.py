@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None, instance_path: str | N
     from eventhub.bases import bp as bases_bp
     from eventhub.campaigns import bp as campaigns_bp
     from eventhub.checkin import bp as checkin_bp
+    from eventhub.competitions import bp as competitions_bp
     from eventhub.core.outbox_views import bp as outbox_bp
     from eventhub.core.permissions import login_guard
     from eventhub.core.scheduler_views import bp as jobs_bp
@@ -46,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None, instance_path: str | N
     from eventhub.judging import bp as judging_bp
     from eventhub.plans import bp as plans_bp
     from eventhub.registration import bp as registration_bp
+    from eventhub.roadshow import bp as roadshow_bp
     from eventhub.selection import bp as selection_bp
 
     for blueprint in (
@@ -61,6 +63,8 @@ def create_app(test_config: dict[str, Any] | None = None, instance_path: str | N
         jobs_bp,
         registration_bp,
         checkin_bp,
+        roadshow_bp,
+        competitions_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

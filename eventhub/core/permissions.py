@@ -63,6 +63,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "registration.manage": frozenset({Role.ORGANISER, Role.HOST}),  # registrations of an event (object check: can_manage_event)
     "checkin.manage": frozenset({Role.ORGANISER}),  # assign check-in staff, lists and gates
     "checkin.scan": frozenset({Role.CHECKIN, Role.ORGANISER}),  # scan tickets of events one is assigned to
+    "roadshow.manage": frozenset({Role.ORGANISER, Role.HOST}),  # call for projects, screening, sessions, schedule (object check: can_manage_event)
+    "roadshow.panel": frozenset({Role.REVIEWER, Role.PARTICIPANT, Role.ORGANISER}),  # score / mark interest as a panel member (object check: on the panel)
+    "competitions.manage": frozenset({Role.ORGANISER}),  # competitions, rounds, judges, advancement, awards, recommendations
     "outbox.manage": frozenset({Role.ORGANISER}),  # the mail outbox: search, resend
     "scheduler.view": frozenset({Role.ORGANISER}),  # scheduled jobs and their runs
 }

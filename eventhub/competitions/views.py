@@ -1,0 +1,1 @@
+"""Competition pages: setup, entries, rounds and judges, advancement, awards, results, recommendations."""

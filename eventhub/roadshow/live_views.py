@@ -1,0 +1,1 @@
+"""Live pages: panel members score pitches on their phones, investors mark interest, session results."""
