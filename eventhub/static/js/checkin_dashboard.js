@@ -17,6 +17,8 @@
     return node;
   }
 
+  function pct(value) { return Number(value).toFixed(1); } // 50 → "50.0", as the page renders it
+
   function bar(percent, title) {
     var outer = el('div', null, 'eh-bar');
     if (title) { outer.title = title; }
@@ -58,8 +60,8 @@
     tr.appendChild(el('td', row.checked_in, 'text-end'));
     tr.appendChild(el('td', row.confirmed, 'text-end'));
     var td = el('td');
-    td.appendChild(bar(row.percent, row.percent + '%'));
-    td.appendChild(el('span', row.percent + '%', 'small'));
+    td.appendChild(bar(row.percent, pct(row.percent) + '%'));
+    td.appendChild(el('span', pct(row.percent) + '%', 'small'));
     tr.appendChild(td);
     return tr;
   }
@@ -73,7 +75,7 @@
   function render(data) {
     setText('total-checked-in', data.totals.checked_in);
     setText('total-confirmed', data.totals.confirmed);
-    setText('total-percent', data.totals.percent);
+    setText('total-percent', pct(data.totals.percent));
     setText('total-scans', data.totals.scans);
     setText('repeat-scans', data.totals.repeat_scans);
     setText('conflict-count', data.totals.conflicts);
