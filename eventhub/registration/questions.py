@@ -4,6 +4,18 @@ A question is never deleted once defined: removing it only sets ``active = False
 already given keep their label. Answers are stored in ``Registration.answers`` keyed by the
 question id as a string (JSON object keys are strings on both databases).
 
+What a change does to answers already given (decisions, shown to the host in the editor):
+
+* the kind cannot change (a number answer would not fit a choice question; add a new question);
+* rewording the label or the help text is free (answers follow the question id);
+* a choice that an active registration (pending / confirmed / wait-listed) has chosen cannot be
+  removed or renamed — that registrant's answer would no longer match, and their next edit on
+  the private page would be refused; new choices may always be added;
+* making a question required is allowed: earlier registrants keep their blank answer until they
+  next edit their registration, when the form asks them;
+* removing a question hides it from the form; the answers stay in the list, the detail page and
+  the export, labelled as removed.
+
 Answer values by kind: text → str, single → one of the choices, multiple → list of choices
 (in the host's order), number → int or float, yes-no → bool. A missing optional answer is
 simply absent from the dict.
@@ -21,9 +33,10 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 
 from eventhub.core import audit
+from eventhub.core.i18n import N_
 from eventhub.events.models import Event
 from eventhub.extensions import db
-from eventhub.registration.models import QuestionKind, RegistrationQuestion
+from eventhub.registration.models import ACTIVE_STATUSES, QuestionKind, Registration, RegistrationQuestion
 
 LABEL_MAX = 300
 HELP_MAX = 500
@@ -33,6 +46,14 @@ TEXT_ANSWER_MAX = 1000
 NUMBER_ABS_MAX = 1e12
 YES_VALUES = {"yes", "y", "true", "1", "on", "是"}
 NO_VALUES = {"no", "n", "false", "0", "off", "否"}
+
+QUESTION_KIND_LABELS = {
+    QuestionKind.TEXT: N_("文本"),
+    QuestionKind.SINGLE: N_("单选"),
+    QuestionKind.MULTIPLE: N_("多选"),
+    QuestionKind.NUMBER: N_("数字"),
+    QuestionKind.YESNO: N_("是/否"),
+}
 
 
 def _(message: str, **variables: Any) -> str:
@@ -122,6 +143,13 @@ def update_question(
 ) -> RegistrationQuestion:
     """Change a question's wording, choices or whether it is required (not its kind); audited. Caller commits."""
     label, _kind, cleaned, help_text = _clean_definition(label, question.kind, choices, help_text)
+    dropped = [c for c in question.choices or [] if c not in cleaned]
+    if dropped:
+        used = chosen_values(question)
+        kept_back = [c for c in dropped if used.get(c)]
+        if kept_back:
+            listed = "、".join(f"“{c}”（{used[c]} 份）" for c in kept_back)
+            raise QuestionError({"choices": _("以下选项已有报名选择，不能删除或改名：%(list)s。可以新增选项，或移除本题后新建一题。", list=listed)})
     before = _snapshot(question)
     question.label, question.required, question.choices, question.help_text = label, bool(required), cleaned, help_text
     audit.record("registration_question.update", question, before=before, after=_snapshot(question), actor=actor)
@@ -135,14 +163,82 @@ def remove_question(question: RegistrationQuestion, actor: Any = None) -> None:
         audit.record("registration_question.remove", question, before={"active": True}, after={"active": False}, actor=actor)
 
 
-def active_questions(event: Event) -> list[RegistrationQuestion]:
-    """The questions the registration form shows, in the host's order."""
+def move_question(question: RegistrationQuestion, offset: int, actor: Any = None) -> bool:
+    """Move an active question ``offset`` places up (negative) or down; audited. Caller commits.
+
+    Positions of the active questions are renumbered 1..n (removed ones keep theirs; they are
+    never shown in order). Returns False when the question is already at that end.
+    """
+    ordered = active_questions_for(question.event_id)
+    if question not in ordered:
+        return False
+    index = ordered.index(question)
+    target = index + offset
+    if offset == 0 or target < 0 or target >= len(ordered):
+        return False
+    before = {"position": question.position}
+    ordered.insert(target, ordered.pop(index))
+    for number, item in enumerate(ordered, start=1):
+        item.position = number
+    audit.record("registration_question.move", question, before=before, after={"position": question.position}, actor=actor)
+    return True
+
+
+def chosen_values(question: RegistrationQuestion) -> dict[str, int]:
+    """How many active registrations chose each choice of a single / multiple question."""
+    counts: dict[str, int] = {}
+    key = str(question.id)
+    query = select(Registration.answers).where(Registration.event_id == question.event_id, Registration.status.in_(ACTIVE_STATUSES))
+    for answers in db.session.scalars(query):
+        value = (answers or {}).get(key)
+        for item in value if isinstance(value, list) else [value] if value is not None else []:
+            counts[str(item)] = counts.get(str(item), 0) + 1
+    return counts
+
+
+def answer_counts(event: Event) -> dict[int, int]:
+    """Question id → how many registrations (any status) hold an answer to it."""
+    counts: dict[int, int] = {}
+    for answers in db.session.scalars(select(Registration.answers).where(Registration.event_id == event.id)):
+        for key in answers or {}:
+            if str(key).isdigit():
+                counts[int(key)] = counts.get(int(key), 0) + 1
+    return counts
+
+
+def all_questions(event: Event) -> list[RegistrationQuestion]:
+    """Every question ever defined for the event (removed ones last), for answers and exports."""
     query = (
         select(RegistrationQuestion)
-        .where(RegistrationQuestion.event_id == event.id, RegistrationQuestion.active.is_(True))
+        .where(RegistrationQuestion.event_id == event.id)
+        .order_by(RegistrationQuestion.active.desc(), RegistrationQuestion.position, RegistrationQuestion.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def format_answer(question: RegistrationQuestion, value: Any) -> str:
+    """An answer as text for pages and exports (yes-no in Chinese, choices joined with 、)."""
+    if value is None or value == "" or value == []:
+        return ""
+    if question.kind == QuestionKind.YESNO.value and isinstance(value, bool):
+        return _("是") if value else _("否")
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return str(value)
+
+
+def active_questions_for(event_id: int) -> list[RegistrationQuestion]:
+    query = (
+        select(RegistrationQuestion)
+        .where(RegistrationQuestion.event_id == event_id, RegistrationQuestion.active.is_(True))
         .order_by(RegistrationQuestion.position, RegistrationQuestion.id)
     )
     return list(db.session.scalars(query))
+
+
+def active_questions(event: Event) -> list[RegistrationQuestion]:
+    """The questions the registration form shows, in the host's order."""
+    return active_questions_for(event.id)
 
 
 def _snapshot(question: RegistrationQuestion) -> dict[str, Any]:
