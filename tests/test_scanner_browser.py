@@ -169,7 +169,9 @@ def test_hand_held_scanner_and_manual_search(live_server, browser: Browser, back
     result.click()
     page.fill("#search-input", "华润测试")
     expect(page.locator("#search-results")).to_contain_text("张三")
+    expect(page.locator("#search-results")).to_contain_text("已签到")  # this device saw 张三 checked in
     no_horizontal_scroll(page)
+    page.screenshot(path=str(screenshot_dir / "scanner-page.png"), full_page=True)
     context.close()
 
     with app.app_context():
@@ -273,6 +275,7 @@ def test_offline_scan_then_sync(live_server, browser: Browser, backend: str, scr
     page.wait_for_timeout(600)
     scan_typed(page, forged)
     expect(page.locator("#result-detail")).to_have_text("签名无效（伪造或损坏的电子票）")
+    expect(page.locator("#result-name")).to_have_text("")  # a forgery never shows the person whose code it copied
     expect(page.locator("#pending-count")).to_have_attribute("data-count", "4")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(CheckinScan)) == 0  # nothing reached the server
@@ -280,7 +283,11 @@ def test_offline_scan_then_sync(live_server, browser: Browser, backend: str, scr
     context.set_offline(False)
     expect(page.locator("#pending-count")).to_have_attribute("data-count", "0", timeout=20_000)
     expect(page.locator("#sync-report")).to_contain_text("已同步 4 条离线签到")
+    expect(page.locator("#sync-report")).to_contain_text("已有更早签到，离线扫码记为重复")  # the server's conflict report
     expect(page.locator("#net-status")).to_have_attribute("data-online", "1")
+    if result.is_visible():
+        result.click()
+    page.screenshot(path=str(screenshot_dir / "scanner-synced.png"), full_page=True)
     context.close()
 
     with app.app_context():

@@ -273,7 +273,8 @@
       if (!state.roster.has(code)) return { kind: "refused", reason: "not_found", code };
     } else {
       const verdict = await verifyPayload(scan.payload);
-      if (!verdict.ok) return { kind: "refused", reason: verdict.reason, code: verdict.code, entry: state.roster.get(verdict.code) };
+      // No name for a refused payload: a forged or foreign QR may carry a real person's code.
+      if (!verdict.ok) return { kind: "refused", reason: verdict.reason, code: verdict.code };
       code = verdict.code;
     }
     const entry = state.roster.get(code);
