@@ -460,3 +460,23 @@ def test_the_detail_page_shows_everything_the_registrant_gave(app, client):
     ):
         assert text in html, text
     assert code in html and "关注方向" in html and "人工智能" in html and "提交报名" in html
+
+
+def test_overview_lists_the_events_one_manages(app, client):
+    with app.app_context():
+        mine = reg_event()
+        other = reg_event()
+        register(mine, 1)
+        register(mine, 2)
+        register(other, 3)
+    login_host(app, client, mine)
+    html = client.get("/events/registrations").get_data(as_text=True)
+    assert f'data-event="{mine["event_id"]}"' in html and f'data-event="{other["event_id"]}"' not in html
+    assert re.search(rf'<tr data-event="{mine["event_id"]}">.*?data-status="confirmed">2<', html, flags=re.S)
+    client.post("/logout")
+    login_role(app, client, Role.ORGANISER)
+    html = client.get("/events/registrations").get_data(as_text=True)
+    assert f'data-event="{mine["event_id"]}"' in html and f'data-event="{other["event_id"]}"' in html
+    client.post("/logout")
+    login_role(app, client, Role.ASSESSOR)
+    assert client.get("/events/registrations").status_code == 403

@@ -18,10 +18,11 @@ from typing import Any
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from eventhub.core import audit
 from eventhub.core.i18n import N_
-from eventhub.core.permissions import can_manage_event, require
+from eventhub.core.permissions import can_manage_event, has_permission, require
 from eventhub.events.content import publication
 from eventhub.events.models import ApprovalMode, Event
 from eventhub.extensions import db
@@ -90,6 +91,26 @@ def _back_filters() -> queries.Filters:
     from urllib.parse import parse_qsl
 
     return queries.filters_from_args(dict(parse_qsl(request.form.get("back", ""))))
+
+
+# ---- every event one manages --------------------------------------------------------------------------
+
+
+@bp.get("/events/registrations")
+@require("registration.manage")
+def manage_overview() -> Any:
+    """报名总览: the events the user manages (organisers: all; a host: its base's) with counts by status."""
+    query = select(Event).order_by(Event.start_date.desc(), Event.id.desc())
+    if not has_permission(current_user, "events.manage"):
+        query = query.where(Event.host_base_id == (current_user.base_id or -1))
+    events = [e for e in db.session.scalars(query) if can_manage_event(current_user, e)]
+    return render_template(
+        "registration/manage/overview.html",
+        **_labels(),
+        events=events,
+        counts=queries.overview(events),
+        published={e.id: publication(e) is not None for e in events},
+    )
 
 
 # ---- the list -----------------------------------------------------------------------------------------
