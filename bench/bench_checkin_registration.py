@@ -33,6 +33,7 @@ test reads them). Exit status 1 when an invariant is broken.
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import itertools
 import json
@@ -88,6 +89,8 @@ class Run:
     latencies: list[float]  # seconds, in request order
     statuses: list[int]  # -1: no answer (connection error)
     bodies: list[bytes] = field(repr=False, default_factory=list)
+    server_cpu: float = 0.0  # CPU seconds used meanwhile by the server side (gunicorn workers, PostgreSQL)
+    client_cpu: float = 0.0  # CPU seconds used meanwhile by this process (the client threads)
 
     @property
     def count(self) -> int:
@@ -116,11 +119,17 @@ class Run:
             "status": {str(k): v for k, v in sorted(self.codes().items())},
             "server_errors": sum(1 for s in self.statuses if s >= 500),
             "no_answer": sum(1 for s in self.statuses if s < 0),
+            "server_cpu_ms_per_request": round(self.server_cpu / self.count * 1000, 2) if self.count else None,
+            "client_cpu_ms_per_request": round(self.client_cpu / self.count * 1000, 2) if self.count else None,
         }
 
     def line(self) -> str:
         codes = " ".join(f"{k}×{v}" for k, v in sorted(self.codes().items()))
-        return f"{self.label:<34} {self.count:6d} req {self.seconds:6.2f} s {self.rate:8.1f}/s   p50 {self.pct(50):6.1f}  p95 {self.pct(95):6.1f}  p99 {self.pct(99):6.1f} ms   [{codes}]"
+        cpu = f"server CPU {self.server_cpu / self.count * 1000:5.2f} ms/req, client {self.client_cpu / self.count * 1000:4.2f}" if self.count else ""
+        return (
+            f"{self.label:<42} {self.count:6d} req {self.seconds:6.2f} s {self.rate:7.1f}/s   "
+            f"p50 {self.pct(50):6.1f}  p95 {self.pct(95):6.1f}  p99 {self.pct(99):6.1f} ms   {cpu}   [{codes}]"
+        )
 
 
 def _send(conn: http.client.HTTPConnection, request: Request) -> tuple[int, bytes, http.client.HTTPResponse]:
@@ -140,6 +149,7 @@ def drive(
     make: Callable[[int, dict[str, Any]], Request],
     *,
     prepare: Callable[[http.client.HTTPConnection], dict[str, Any]] | None = None,
+    cpu: Callable[[], float] = lambda: 0.0,
 ) -> Run:
     """Send ``count`` requests from CLIENTS threads pulling from one shared counter; time each one.
 
@@ -177,16 +187,34 @@ def drive(
     for thread in threads:
         thread.start()
     barrier.wait()
+    server_cpu, client_cpu = cpu(), time.process_time()
     start = time.perf_counter()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - start
+    server_cpu, client_cpu = cpu() - server_cpu, time.process_time() - client_cpu
     if failures:
         raise RuntimeError(f"{label}: a client could not prepare: {failures[0]!r}")
-    return Run(label, elapsed, latencies, statuses, bodies)
+    return Run(label, elapsed, latencies, statuses, bodies, server_cpu, client_cpu)
 
 
 # ---- servers ---------------------------------------------------------------------------------
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) of a process and all its descendants, from /proc (Linux)."""
+    if pid is None:
+        return 0.0
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        own = (int(stat[11]) + int(stat[12])) / _TICK  # utime, stime (fields 14 and 15)
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return own + sum(tree_cpu(int(child)) for child in children)
 
 
 def free_port() -> int:
@@ -210,8 +238,8 @@ def app_env(url: str) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(module: str, env: dict[str, str], log: Path, *, workers: int, worker_class: str, threads: int) -> Iterator[int]:
-    """``gunicorn -w <workers> <module>`` on a free port; yields the port once it answers."""
+def gunicorn(module: str, env: dict[str, str], log: Path, *, workers: int, worker_class: str, threads: int) -> Iterator[tuple[int, int]]:
+    """``gunicorn -w <workers> <module>`` on a free port; yields (port, master pid) once it answers."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -238,7 +266,7 @@ def gunicorn(module: str, env: dict[str, str], log: Path, *, workers: int, worke
                 raise RuntimeError(f"gunicorn exited ({process.returncode}); see {log}:\n{log.read_text(errors='replace')[-3000:]}")
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/healthz" if module == "app:app" else "/")
+                conn.request("GET", "/" if module.startswith("bench.bare_app") else "/healthz")
                 if conn.getresponse().status == 200:
                     conn.close()
                     break
@@ -248,7 +276,7 @@ def gunicorn(module: str, env: dict[str, str], log: Path, *, workers: int, worke
             if time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not answer within 60 s")
             time.sleep(0.2)
-        yield port
+        yield port, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -259,16 +287,17 @@ def gunicorn(module: str, env: dict[str, str], log: Path, *, workers: int, worke
 
 
 @contextmanager
-def database(kind: str, tmp: Path) -> Iterator[str]:
-    """A fresh database URL: a SQLite file in ``tmp`` or a throwaway PostgreSQL cluster."""
+def database(kind: str, tmp: Path) -> Iterator[tuple[str, int | None]]:
+    """A fresh database URL (and the PostgreSQL postmaster's pid): a SQLite file in ``tmp`` or a throwaway cluster."""
     if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'bench.sqlite'}"
+        yield f"sqlite:///{tmp / 'bench.sqlite'}", None
         return
     from tests.pgserver import PostgresServer  # the test suite's: runs initdb / pg_ctl as postgres when root
 
     server = PostgresServer().start()
     try:
-        yield server.create_database("bench")
+        url = server.create_database("bench")
+        yield url, int((server.dir / "data" / "postmaster.pid").read_text().split()[0])
     finally:
         server.stop()
 
@@ -498,36 +527,44 @@ def bench(kind: str, sizes: Sizes, args: argparse.Namespace) -> dict[str, Any]:
     server_opts = {"workers": args.workers, "worker_class": args.worker_class, "threads": args.threads}
     out: dict[str, Any] = {"database": kind, **server_opts}
     try:
-        with database(kind, tmp) as url:
+        with database(kind, tmp) as (url, pg_pid):
             env = app_env(url)
             started = time.perf_counter()
             migrate(env)
             out["migrate_seconds"] = round(time.perf_counter() - started, 2)
             seed_ = seed(url, tmp, sizes)
             out["seed_seconds"] = round(seed_.seconds, 2)
-            print(f"\n== {kind}: gunicorn -w {args.workers} -k {args.worker_class}, {CLIENTS} clients ==")
+            print(f"\n== {kind}: gunicorn -w {args.workers} -k {args.worker_class} {args.app}, {CLIENTS} clients ==")
             print(f"migrate {out['migrate_seconds']:.1f} s; loaded {sizes.tickets:,} confirmed registrations with signed tickets in {seed_.seconds:.1f} s")
 
             runs: dict[str, Run] = {}
-            with gunicorn("bench.bare_app:app", env, tmp / "bare.log", **server_opts) as port:
+            with gunicorn("bench.bare_app:app", env, tmp / "bare.log", **server_opts) as (port, pid):
+                cpu = functools.partial(tree_cpu, pid)
                 drive(port, "warm", 200, lambda _i, _s: ("GET", "/", None, {}))
-                runs["bare_get"] = drive(port, "bare Flask GET / (ceiling)", sizes.ceiling, lambda _i, _s: ("GET", "/", None, {}))
+                runs["bare_get"] = drive(port, "bare Flask GET / (ceiling)", sizes.ceiling, lambda _i, _s: ("GET", "/", None, {}), cpu=cpu)
                 post = json.dumps({"payload": "x" * 126, "scan_id": "s"}).encode()
                 runs["bare_post"] = drive(
-                    port, "bare Flask POST / JSON (ceiling)", sizes.ceiling, lambda _i, _s: ("POST", "/", post, {"Content-Type": "application/json"})
+                    port, "bare Flask POST / JSON (ceiling)", sizes.ceiling, lambda _i, _s: ("POST", "/", post, {"Content-Type": "application/json"}), cpu=cpu
                 )
             log = tmp / "app.log"
-            with gunicorn("app:app", env, log, **server_opts) as port:
+            out["load_before"] = round(os.getloadavg()[0], 2)
+            with gunicorn(args.app, env, log, **server_opts) as (port, pid):
+
+                def cpu() -> float:  # gunicorn workers + PostgreSQL backends
+                    return tree_cpu(pid) + tree_cpu(pg_pid)
+
                 warm_up(port, seed_)
-                runs["healthz"] = drive(port, "app GET /healthz", sizes.ceiling, lambda _i, _s: ("GET", "/healthz", None, {}))
+                runs["healthz"] = drive(port, "app GET /healthz", sizes.ceiling, lambda _i, _s: ("GET", "/healthz", None, {}), cpu=cpu)
                 requests, repeats = checkin_requests(seed_, rng)
-                runs["checkins"] = drive(port, "check-ins POST /api/v1/…/checkins", len(requests), lambda i, _s: requests[i])
+                runs["checkins"] = drive(port, "check-ins POST /api/v1/…/checkins", len(requests), lambda i, _s: requests[i], cpu=cpu)
                 make = registration_request(seed_.register_event)
                 runs["registrations"] = drive(
-                    port, "registrations POST /theme-days/…/register", sizes.attempts, make, prepare=registration_client(seed_.register_event)
+                    port, "registrations POST /theme-days/…/register", sizes.attempts, make, prepare=registration_client(seed_.register_event), cpu=cpu
                 )
+            out["load_after"] = round(os.getloadavg()[0], 2)
             for run in runs.values():
                 print(run.line())
+            print(f"1-minute load average before / after the app runs: {out['load_before']} / {out['load_after']} (other processes share the CPUs)")
             errors_logged = [line for line in log.read_text(errors="replace").splitlines() if "Traceback" in line or "[ERROR]" in line]
             facts = read_back(url, tmp, seed_)
             checkins, registrations = runs["checkins"].codes(), runs["registrations"].codes()
@@ -572,7 +609,14 @@ def bench(kind: str, sizes: Sizes, args: argparse.Namespace) -> dict[str, Any]:
 def machine() -> dict[str, Any]:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
     mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), 0)
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": round(mem_kb / 1024 / 1024, 1), "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d")}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "load_average": round(os.getloadavg()[0], 2),
+        "ram_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": sys.version.split()[0],
+        "date": time.strftime("%Y-%m-%d"),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -582,11 +626,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=4, help="threads per worker with --worker-class gthread")
+    parser.add_argument("--app", default="app:app", help="WSGI app to benchmark (a variant module on PYTHONPATH, for experiments)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     sizes = Sizes.of(args.quick)
     info = machine()
-    print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram_gib']} GiB RAM, Python {info['python']}, {info['date']}")
+    print(
+        f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram_gib']} GiB RAM, Python {info['python']}, {info['date']}, load average {info['load_average']}"
+    )
     print(
         f"sizes: {sizes.tickets:,} tickets (+{REPEAT_SHARE:.0%} repeats), capacity {sizes.capacity:,}, {sizes.attempts:,} registration attempts, {CLIENTS} clients"
     )
