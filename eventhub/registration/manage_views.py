@@ -139,7 +139,7 @@ def manage_list(event_id: int) -> Any:
         session_titles=lambda r: queries.session_titles(pub, r),
         moderated=moderated or bool(counts.by_status.get(RegistrationStatus.PENDING.value)) or bool(counts.needs_reapproval),
         bulk_form=forms.BulkForm(),
-        waiting=len(services.waiting_list(event)),
+        waiting=counts.by_status.get(RegistrationStatus.WAITLISTED.value, 0),
     )
 
 

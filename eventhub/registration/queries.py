@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, cast, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import selectinload
 
 from eventhub.core.timeutil import format_local
 from eventhub.events.content import Publication, publication
@@ -319,7 +320,7 @@ def _safe_cell(value: Any) -> Any:
 
 def export_rows(event: Event, filters: Filters) -> list[Registration]:
     """Every registration of the filtered list (all pages)."""
-    return list(db.session.scalars(registration_query(event, filters)))
+    return list(db.session.scalars(registration_query(event, filters).options(selectinload(Registration.ticket))))
 
 
 def export_xlsx(event: Event, rows: list[Registration]) -> bytes:
