@@ -99,6 +99,8 @@ WARNING = "warning"
 EXACT_MAX_PROJECTS = 60
 EXACT_MAX_SLOTS = 400
 EXACT_NODE_LIMIT = 200_000
+REPAIR_DEPTH = 4  # projects moved in one ejection chain, at most
+REPAIR_BUDGET = 3000  # chain steps tried per project left out
 
 
 Interval = tuple[datetime, datetime]
@@ -443,7 +445,12 @@ class _Solver:
             times[(self.ts[i], self.te[i])].append(i)
         self.allowed: list[bytearray] = []
         self.dom: list[list[int]] = []
+        every_slot, all_allowed = list(range(n_slots)), bytearray(b"\x01" * n_slots)  # shared, never mutated
         for project in projects:
+            if not project.unavailable:
+                self.allowed.append(all_allowed)
+                self.dom.append(every_slot)
+                continue
             unavailable = [(int(a.timestamp()), int(b.timestamp())) for a, b in project.unavailable]
             ok = bytearray(n_slots)
             for (start, end), members in times.items():
@@ -619,39 +626,54 @@ class _Solver:
                 found.add(q)
         return found
 
-    def augment(self, p: int, depth: int, dead: set[int]) -> bool:
-        """Place the unplaced ``p``, moving at most ``depth`` other projects along a chain (each tried once)."""
+    def augment(self, p: int, depth: int, path: set[int], budget: list[int]) -> bool:
+        """Place the unplaced ``p``, moving at most ``depth`` other projects along a chain.
+
+        Unlike plain bipartite matching, a project that could not move in one chain may move in
+        another (the presenter and panel rules depend on where the others are), so only the
+        projects on the current path are excluded; ``budget`` (calls left) bounds the search.
+        """
         self.check_time()
-        dead.add(p)
+        budget[0] -= 1
         i = self.best_slot(p)
         if i >= 0:
             self.place(p, i)
             return True
         if depth == 0:
             return False
-        for i in self.dom[p]:
-            found = self.blockers(p, i)
-            if len(found) != 1:
-                continue
-            (q,) = found
-            if self.pinned[q] or q in dead:
-                continue
-            old = self.remove(q)
-            if self.can_place(p, i):
-                self.place(p, i)
-                if self.augment(q, depth - 1, dead):
-                    return True
-                self.remove(p)
-            self.place(q, old)
-        return False
+        path.add(p)
+        try:
+            for i in self.dom[p]:
+                if budget[0] <= 0:
+                    return False
+                found = self.blockers(p, i)
+                if len(found) != 1:
+                    continue
+                (q,) = found
+                if self.pinned[q] or q in path:
+                    continue
+                old = self.remove(q)
+                if self.can_place(p, i):
+                    self.place(p, i)
+                    if self.augment(q, depth - 1, path, budget):
+                        return True
+                    self.remove(p)
+                self.place(q, old)
+            return False
+        finally:
+            path.discard(p)
 
     def repair(self, order: list[int]) -> None:
-        dead: set[int] = set()
+        """Ejection chains for each project left out, shortest chains first (iterative deepening)."""
         for p in order:
             if self.at[p] >= 0:
                 continue
-            if self.augment(p, 4, dead):
-                dead = set()
+            if all(q >= 0 for q in self.occ):
+                return  # a chain ends in a free slot: none left
+            budget = [REPAIR_BUDGET]
+            for depth in range(1, REPAIR_DEPTH + 1):
+                if self.augment(p, depth, set(), budget) or budget[0] <= 0:
+                    break
 
     def prioritise(self) -> None:
         """An unplaced project takes the slot of a later-listed one when that project is its only obstacle.
