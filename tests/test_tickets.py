@@ -18,6 +18,7 @@ from qrcode.util import MODE_ALPHA_NUM
 from sqlalchemy import select
 
 from eventhub.core.audit import AuditLog
+from eventhub.core.mail import MailMessage
 from eventhub.core.permissions import Role
 from eventhub.extensions import db
 from eventhub.registration import tickets as tk
@@ -293,21 +294,29 @@ def test_rotation_keeps_old_tickets_and_revoking_the_old_key_invalidates_them(ct
     assert [k["status"] for k in tk.public_key_set(event)] == ["retired", "active"]
 
     cached_keys = tk.public_keys(event)  # what an offline scanner holds
+    old_code = old_ticket.code
     revoked_now = tk.revoke_key(old_key, organiser)
     assert tk.revoke_key(old_key, organiser) == []  # idempotent
     db.session.commit()
     assert [t.id for t in revoked_now] == [old_ticket.id]  # the cancelled ticket is not listed twice
-    assert old_key.status == "revoked" and old_ticket.revoked_at is not None
+    # the still-confirmed holder got a new ticket at once: new code, active key, mailed with the new QR
+    assert old_key.status == "revoked" and old_ticket.revoked_at is None
+    assert old_ticket.code != old_code and old_ticket.kid == new_key.kid
+    reissue_mail = db.session.scalar(select(MailMessage).where(MailMessage.key == f"registration:{old_ticket.registration_id}:ticket:{old_ticket.code}"))
+    assert reissue_mail is not None and [a.filename for a in reissue_mail.attachments] == [f"ticket-{old_ticket.code}.png"]
+    assert tk.verify_ticket(event, tk.ticket_payload(old_ticket))[0].ok
     assert set(tk.public_keys(event)) == {new_key.kid}
     rows, new_cursor = tk.revocations_since(event, cursor)
-    assert [(r.ticket_code, r.reason) for r in rows] == [(old_ticket.code, "key_revoked")] and new_cursor == rows[-1].id
+    assert [(r.ticket_code, r.reason) for r in rows] == [(old_code, "key_revoked")] and new_cursor == rows[-1].id
     # a fresh scanner no longer knows the key; one that cached it learns from the list; the server says revoked
     assert tk.verify_payload(old_payload, event.id, tk.public_keys(event)).reason == "unknown_key"
     assert tk.verify_payload(old_payload, event.id, cached_keys, {r.ticket_code for r in rows}).reason == "revoked"
     assert tk.verify_ticket(event, old_payload)[0].reason == "revoked"
     assert tk.verify_ticket(event, new_payload)[0].ok
+    old_ticket.kid = old_key.kid  # (in memory only) a ticket of the revoked key
     with pytest.raises(tk.TicketError):
         tk.ticket_payload(old_ticket)  # a revoked key signs nothing
+    db.session.rollback()
 
     key_set = {k["kid"]: k for k in tk.public_key_set(event)}
     assert key_set[old_key.kid]["status"] == "revoked" and "public_key" not in key_set[old_key.kid]

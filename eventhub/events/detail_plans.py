@@ -1021,6 +1021,9 @@ def approve(plan: DetailPlan, version_number: int | None, actor: Any, comment: s
     db.session.flush()
     audit.record("detail_plan.approve", plan, before=before, after={"status": plan.status, "approved_version": version.number, "comment": comment}, actor=actor)
     _mail_host(plan, version)
+    from eventhub.registration import services as registrations  # registration imports events: import late
+
+    registrations.capacity_changed(plan.event, actor)  # resize the quotas, give freed places to the waiting list in order
     return version
 
 

@@ -22,7 +22,11 @@ Rules kept here (views and the API only parse and render):
   is still full is passed over (keeps their rank) and the next one gets the place.
 * One mobile number or e-mail address holds at most one active registration per event: checked
   first for a friendly message, enforced by partial unique indexes (IntegrityError is caught).
-* The private link carries ``secrets.token_urlsafe(32)``; only its SHA-256 is stored.
+* The private link carries a 43-character token; only its SHA-256 is stored. The token is an
+  HMAC of the registration (id, event, e-mail) under a key derived from ``SECRET_KEY``
+  (:func:`link_token`), so later mails (promotion, approval, a re-issued ticket) can carry the link
+  again while a database dump alone still reveals no link. Registrations made before this rule
+  keep their random token; their later mails simply carry no link (:func:`token_for` checks).
 * SQLite: each call's transaction starts with ``BEGIN IMMEDIATE`` (see :func:`begin_write`), so
   concurrent registrations queue on the busy timeout instead of failing with "database is locked"
   and every check in the transaction sees the state it then writes on.
@@ -32,6 +36,7 @@ Each public function here is one transaction: it commits on success and rolls ba
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -41,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import has_request_context
+from flask import current_app, has_request_context
 from flask_babel import gettext
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -51,6 +56,7 @@ from eventhub.core import audit
 from eventhub.core.timeutil import as_utc, format_local, is_on_time, utcnow
 from eventhub.core.urls import external_url
 from eventhub.core.validators import check_email, check_mobile, check_uscc, mask_mobile
+from eventhub.events import public as pages
 from eventhub.events.content import Publication, publication
 from eventhub.events.models import ApprovalMode, Event
 from eventhub.extensions import db
@@ -112,6 +118,28 @@ def new_token() -> str:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+LINK_INFO = "eventhub/registration-link/v1"  # HMAC label: this derived key makes private links only
+
+
+def link_token(registration: Registration) -> str:
+    """The private-link token of a registration: HMAC-SHA256 of (id, event, e-mail) under ``SECRET_KEY``.
+
+    Same 43-character URL-safe shape as ``token_urlsafe(32)``. The e-mail is part of it because
+    it never changes on a registration, so the link cannot be steered onto another row.
+    """
+    secret = current_app.config["SECRET_KEY"]
+    secret_bytes = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+    subkey = hmac.new(secret_bytes, LINK_INFO.encode("ascii"), hashlib.sha256).digest()
+    message = f"{registration.id}:{registration.event_id}:{registration.email}".encode()
+    return base64.urlsafe_b64encode(hmac.new(subkey, message, hashlib.sha256).digest()).rstrip(b"=").decode("ascii")
+
+
+def token_for(registration: Registration) -> str | None:
+    """The private-link token, when the stored hash is that of :func:`link_token` (else None)."""
+    token = link_token(registration)
+    return token if hmac.compare_digest(hash_token(token), registration.token_hash or "") else None
 
 
 def find_by_token(token: str) -> Registration | None:
@@ -467,7 +495,6 @@ def register(event: Event, data: Mapping[str, Any], *, now: datetime | None = No
         existing = find_duplicate(event.id, clean["mobile"], clean["email"])
         if existing is not None:
             raise _duplicate_error(existing, clean["mobile"], clean["email"])
-        token = new_token()
         moderated = pub.approval_mode == ApprovalMode.MODERATED.value
         registration = Registration(
             event_id=event.id,
@@ -482,11 +509,13 @@ def register(event: Event, data: Mapping[str, Any], *, now: datetime | None = No
             interests=clean["interests"],
             answers=clean["answers"],
             status=PENDING,
-            token_hash=hash_token(token),
+            token_hash=hash_token(new_token()),  # replaced below, once the id is known
             locale=locale or "zh_Hans_CN",
         )
         db.session.add(registration)
         db.session.flush()  # the partial unique indexes speak here
+        token = link_token(registration)
+        registration.token_hash = hash_token(token)
         if not moderated:
             rows = quotas.for_registration(registration.session_ids)
             full = _take_all(rows)
@@ -591,8 +620,14 @@ def _promote(event: Event, actor: Any) -> list[Registration]:
     return promoted
 
 
-def promote_waitlist(event: Event, actor: Any = None) -> list[Registration]:
-    """Fill free places from the waiting list (e.g. after the capacity was raised). Commits."""
+def promote_waitlist(event: Event, actor: Any = None, *, commit: bool = True) -> list[Registration]:
+    """Fill free places from the waiting list (e.g. after the capacity was raised).
+
+    Commits, unless ``commit`` is False: then it runs inside the caller's transaction (the
+    approval of a changed plan, :func:`capacity_changed`), which commits or rolls back the lot.
+    """
+    if not commit:
+        return _promote(event, actor)
     try:
         begin_write()
         promoted = _promote(event, actor)
@@ -601,6 +636,23 @@ def promote_waitlist(event: Event, actor: Any = None) -> list[Registration]:
         db.session.rollback()
         raise
     return promoted
+
+
+def capacity_changed(event: Event, actor: Any = None) -> list[Registration]:
+    """A newly approved plan may change the capacities: resize the quotas, then fill freed places.
+
+    Called by the detailed-plan approval inside its transaction (the caller commits). Raising a
+    capacity (event or session) promotes the waiting list in order. Lowering it below the number
+    already confirmed takes nobody's place away: ``used`` stays at the confirmed count, above the
+    new capacity, so every new registration is wait-listed (or, in moderated mode, stays pending)
+    and places freed by cancellations go back to nobody until ``used`` is under the capacity again.
+    A session removed from the plan stops limiting anyone (its quota is no longer consulted).
+    """
+    if publication(event) is None:
+        return []
+    begin_write()
+    sync_quotas(event)
+    return promote_waitlist(event, actor, commit=False)
 
 
 # ---- cancelling --------------------------------------------------------------------------
@@ -785,23 +837,97 @@ def update_answers(registration: Registration, data: Mapping[str, Any]) -> Regis
 
 # ---- mail ---------------------------------------------------------------------------------------
 
+TICKET_MAILS = frozenset({"registration_confirmed", "registration_promoted", "registration_ticket_reissued"})
+
+
+def ticket_attachment(registration: Registration) -> tuple[str, str, bytes] | None:
+    """The valid ticket's QR as a PNG attachment ``ticket-<code>.png`` (None without a valid ticket)."""
+    from eventhub.registration.tickets import TicketError, qr_png, ticket_payload
+
+    ticket = registration.ticket
+    if registration.status != CONFIRMED or ticket is None or ticket.revoked_at is not None:
+        return None
+    try:
+        payload = ticket_payload(ticket)
+    except TicketError:
+        return None
+    return (f"ticket-{ticket.code}.png", "image/png", qr_png(payload))
+
+
+def _link(endpoint: str, token: str | None) -> str | None:
+    if token is None:
+        return None
+    try:
+        return external_url(endpoint, token=token)
+    except BuildError:
+        return None
+
 
 def _mail(registration: Registration, template: str, key: str, **context: Any) -> None:
+    """Queue one keyed registration mail; a confirmation carries the ticket QR (PNG) and the links.
+
+    The private link is rebuilt from :func:`token_for` when the caller has no token at hand
+    (promotion, approval, re-issue), so every mail about a ticket points to the private page.
+    """
     from eventhub.core.mail import send_mail
 
     event = registration.event
     pub = publication(event)
     sessions = [s for s in (pub.sessions if pub is not None else []) if s.id in (registration.session_ids or [])]
+    token = token_for(registration)
+    private_link = context.pop("private_link", None) or (private_url(token) if token else None)
+    attachment = ticket_attachment(registration) if template in TICKET_MAILS else None
     send_mail(
         registration.email,
         template,
         key=key,
         locale=registration.locale,
+        attachments=[attachment] if attachment else (),
         registration=registration,
         event=event,
         sessions=sessions,
         status_label=registration.status_label,
         page_url=external_url("events.public_page", event_id=event.id),
-        private_link=context.pop("private_link", None),
+        private_link=private_link,
+        ticket=registration.ticket if attachment else None,
+        ticket_filename=attachment[0] if attachment else None,
+        ticket_page=_link("registration.ticket_page", token) if attachment else None,
         **context,
     )
+
+
+def mail_new_ticket(registration: Registration) -> None:
+    """Tell the holder that their ticket was re-issued (key revoked), with the new QR. Caller commits."""
+    ticket = registration.ticket
+    if ticket is None or ticket.revoked_at is not None:
+        return
+    _mail(registration, "registration_ticket_reissued", f"registration:{registration.id}:ticket:{ticket.code}")
+
+
+# ---- the registrant's calendar --------------------------------------------------------------------
+
+
+def registration_ics(registration: Registration) -> bytes:
+    """The theme day and the sessions this person chose, as one ``.ics``.
+
+    Built with the public page's builders (:mod:`eventhub.events.public`) from the approved
+    publication only, so the UIDs, SEQUENCEs and the Asia/Shanghai VTIMEZONE are the ones of the
+    event and session ``.ics`` files: a calendar that imported either updates the same entries. A
+    chosen session the plan no longer has is sent as STATUS:CANCELLED, so calendars drop it.
+    """
+    event = registration.event
+    pub = publication(event)
+    now = utcnow()
+    cal = pages.new_calendar(event.title)
+    cal.add_component(pages.theme_day_vevent(event, now))
+    chosen = set(registration.session_ids or [])
+    years = [event.start_date.year]
+    if pub is not None:
+        for session in pub.sessions:
+            if session.id in chosen:
+                cal.add_component(pages.session_vevent(event, session, cancelled=False, now=now, pub=pub))
+                years.append(session.day.year)
+        for session in pub.cancelled_sessions:
+            if session.id in chosen:
+                cal.add_component(pages.session_vevent(event, session, cancelled=True, now=now, pub=pub))
+    return pages.finish_calendar(cal, years)

@@ -32,8 +32,8 @@ of another event would otherwise read as an unknown key), ``unknown_key``, ``inv
 
 Keys: each event has one *active* key that signs new tickets; :func:`rotate_key` retires it
 (a retired key signs nothing new, its tickets stay valid); :func:`revoke_key` (the organiser's
-decision, e.g. after a leak) invalidates every ticket it signed and puts them on the revocation
-list. Ed25519 signatures are deterministic, so :func:`ticket_payload` gives the same text every
+decision, e.g. after a leak) invalidates every ticket it signed, puts them on the revocation
+list and re-issues the tickets of registrations still confirmed (new code, active key, mailed). Ed25519 signatures are deterministic, so :func:`ticket_payload` gives the same text every
 time and nothing but the ticket code and key id needs storing.
 
 The caller commits; key changes leave an audit row in the same transaction.
@@ -244,13 +244,17 @@ def rotate_key(event: Event, actor: Any) -> EventKey:
 
 
 def revoke_key(key: EventKey, actor: Any) -> list[Ticket]:
-    """Revoke a key (the organiser's decision): every ticket it signed becomes invalid.
+    """Revoke a key (the organiser's decision, e.g. after a leak) and re-issue what it signed.
 
-    Each such ticket gets a ``key_revoked`` row on the revocation list, so scanners that still
-    hold the key learn it too. Returns the tickets revoked now; the caller decides whether to
-    re-issue those of confirmed registrations (:func:`issue_ticket` gives them a fresh code
-    under the active key) and to tell their holders. Revoking the active key leaves the event
-    without one until :func:`active_key` creates the next. Idempotent.
+    Every ticket it signed becomes invalid and gets a ``key_revoked`` row on the revocation list,
+    so scanners that still hold the key learn it too. Then each ticket of a registration that is
+    still confirmed is re-issued at once (:func:`reissue_after_revoke`): a fresh code under the
+    active key — created now if the revoked key was the active one — and a keyed mail to the
+    holder with the new QR attached. One call does the whole job; the caller commits (the
+    revocation, the new tickets and the mails land together or not at all).
+
+    Returns the tickets revoked now (those re-issued already carry their new code). Idempotent:
+    a key already revoked returns ``[]``.
     """
     if key.status == KeyStatus.REVOKED.value:
         return []
@@ -261,8 +265,34 @@ def revoke_key(key: EventKey, actor: Any) -> list[Ticket]:
     )
     for ticket in tickets:
         revoke_ticket(ticket, "key_revoked")
-    audit.record("event_key.revoke", key, before={"status": before}, after={"status": key.status, "kid": key.kid, "tickets_revoked": len(tickets)}, actor=actor)
+    reissued = reissue_after_revoke(tickets)
+    audit.record(
+        "event_key.revoke",
+        key,
+        before={"status": before},
+        after={"status": key.status, "kid": key.kid, "tickets_revoked": len(tickets), "tickets_reissued": len(reissued)},
+        actor=actor,
+    )
     return tickets
+
+
+def reissue_after_revoke(tickets: list[Ticket]) -> list[Ticket]:
+    """Give each still-confirmed holder of these revoked tickets a new ticket and mail it (caller commits).
+
+    The mail key carries the new code (``registration:<id>:ticket:<code>``), so a retried call
+    never mails twice and a second re-issue (another key revoked later) mails again.
+    """
+    from eventhub.registration.services import mail_new_ticket
+
+    reissued: list[Ticket] = []
+    for ticket in tickets:
+        registration = ticket.registration
+        if registration is None or registration.status != RegistrationStatus.CONFIRMED.value or ticket.revoked_at is None:
+            continue
+        new = issue_ticket(registration)
+        mail_new_ticket(registration)
+        reissued.append(new)
+    return reissued
 
 
 def public_keys(event: Event) -> dict[str, bytes]:
