@@ -89,7 +89,15 @@ def public_page(event_id: int) -> Any:
         og_description=pages.og_description(data),
         content_types=content_type_labels(),
         can_see_answers=current_user.is_authenticated and can_view_event_private(current_user, data.event),
+        project_call_state=_project_call_state(data.event),
     )
+
+
+def _project_call_state(event: Event) -> str:
+    """The road-show call's state for the page's button (``"none"`` when the event has no call)."""
+    from eventhub.roadshow import calls  # the road-show package builds on events, not the other way round
+
+    return calls.call_state(calls.get_call(event))
 
 
 def _qr_response(body: bytes, mimetype: str) -> Response:
