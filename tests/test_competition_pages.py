@@ -198,3 +198,40 @@ def test_pages_need_the_organiser(app, client):
     user_and_login(app, client, Role.HOST)
     for url in ("/competitions/manage", f"/competitions/manage/{cid}", "/recommendations", "/recommendations.xlsx"):
         assert client.get(url).status_code == 403, url
+
+
+def test_organiser_pages_render_with_data(app, client):
+    """Every organiser page renders (overview, edit, carry-over, entry with override, round in set-up)."""
+    from datetime import date
+
+    from tests.test_competitions import make_application
+
+    with app.app_context():
+        c = make_competition(regions=["江苏省"])
+        application = make_application()
+        make_user(Role.REVIEWER)
+        bad = add_entry(c, 1, region="广东省")
+        db.session.commit()
+        cid, rid, bad_id, app_id, track_id = c.id, c.rounds[0].id, bad.id, application.id, c.tracks[0].id
+    user_and_login(app, client, Role.ORGANISER)
+    for url in (
+        f"/competitions/manage/{cid}",
+        f"/competitions/manage/{cid}/edit",
+        f"/competitions/manage/{cid}/awards",
+        "/competitions",
+        f"/competitions/manage/rounds/{rid}",
+    ):
+        assert client.get(url).status_code == 200, url
+    assert "广东省" in client.get(f"/competitions/manage/entries/{bad_id}").get_data(as_text=True)
+    client.post(f"/competitions/manage/entries/{bad_id}/override", data={"note": "已核实注册地在江苏"})
+    assert "人工认定" in client.get(f"/competitions/manage/{cid}/entries").get_data(as_text=True)
+    page = client.get(f"/competitions/manage/{cid}/carry-over?event_id=").get_data(as_text=True)
+    assert "转入" in page
+    client.post(f"/competitions/manage/{cid}/carry-over", data={"application_id": app_id, "track_id": track_id, "founded_on": "2020-01-01", "region": "江苏省"})
+    assert "已转入" in client.get(f"/competitions/manage/{cid}/carry-over").get_data(as_text=True)
+    client.post(f"/competitions/manage/rounds/{rid}/prepare")
+    page = client.get(f"/competitions/manage/rounds/{rid}").get_data(as_text=True)
+    assert "自动分配评审专家" in page and "工业视觉质检平台1" in page
+    with app.app_context():
+        entry = db.session.scalar(select(CompetitionEntry).where(CompetitionEntry.application_id == app_id))
+        assert entry.founded_on == date(2020, 1, 1) and entry.status == EntryStatus.ACTIVE.value
