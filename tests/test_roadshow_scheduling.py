@@ -8,6 +8,7 @@ validate every schedule both with that reading and with check().
 from __future__ import annotations
 
 import itertools
+import random
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -437,3 +438,25 @@ def test_as_many_projects_as_slots_all_placed():
     result = schedule(slots, projects)
     assert result.unplaced == {} and result.elapsed < 30
     assert errors(check(result.placements, slots, projects)) == []
+
+
+def test_a_hard_mid_size_instance_stays_valid_within_the_time_limit():
+    # Overlapping rooms, panels and presenters shared a lot, more projects than slots: the exact
+    # search cannot finish, so the time limit decides; the schedule is still valid and improved.
+    rng = random.Random(0)
+    slots = []
+    for r in range(4):
+        start = t(9) + timedelta(minutes=15 * rng.randint(0, 3))
+        slots += make_slots(f"r{r}", f"r{r}", rng.choice("AB"), start, start + timedelta(hours=3), rng.choice([20, 30]), [], {f"j{rng.randint(0, 3)}", f"k{r}"})
+    projects = []
+    for n in range(len(slots) + 2):
+        unavailable = ()
+        if rng.random() < 0.4:
+            a = t(9) + timedelta(minutes=30 * rng.randint(0, 6))
+            unavailable = ((a, a + timedelta(hours=1)),)
+        projects.append(Project(f"p{n}", frozenset({f"x{rng.randint(0, len(slots) // 2)}"}), rng.choice("AB"), unavailable))
+    result = schedule(slots, projects, time_limit=1.0)
+    assert result.elapsed < 2.0
+    assert errors(check(result.placements, slots, projects)) == []
+    assert result.placed + len(result.unplaced) == len(projects) and result.unplaced
+    assert not result.complete  # not proven optimal: the caller can tell the host so

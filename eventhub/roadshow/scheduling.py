@@ -99,6 +99,7 @@ WARNING = "warning"
 EXACT_MAX_PROJECTS = 60
 EXACT_MAX_SLOTS = 400
 EXACT_NODE_LIMIT = 200_000
+EXACT_SHARE = 0.6  # of the time left: the exact search must leave time for the improvement passes
 REPAIR_DEPTH = 4  # projects moved in one ejection chain, at most
 REPAIR_BUDGET = 3000  # chain steps tried per project left out
 
@@ -723,25 +724,22 @@ class _Solver:
             nodes += 1
             if nodes > node_limit:
                 raise _OutOfTimeError
-            if nodes % 256 == 0:
-                self.check_time()
+            self.check_time()
             if placed + len(remaining) <= best_count:
                 return
-            if not remaining:
+            live = [(p, opts) for p in remaining if (opts := options(p))]
+            # Options only shrink deeper down: a project with none now is out for this whole branch.
+            usable = sum(1 for i in range(len(self.slots)) if self.occ[i] < 0 and self.pblock[i] == 0)
+            if placed + min(len(live), usable) <= best_count:
+                return
+            if not live:
                 best_count = placed
                 best = {p: self.at[p] for p in free}
                 if best_count == len(free):
                     raise _FoundAllError
                 return
-            choice, choice_opts = -1, None
-            for p in remaining:
-                opts = options(p)
-                if choice_opts is None or len(opts) < len(choice_opts):
-                    choice, choice_opts = p, opts
-                    if not opts:
-                        break
-            rest = [q for q in remaining if q != choice]
-            assert choice_opts is not None
+            choice, choice_opts = min(live, key=lambda entry: len(entry[1]))
+            rest = [q for q, _opts in live if q != choice]
             choice_opts.sort(key=lambda i: (self.mismatch(choice, i), self.load[self.sess_of[i]] / self.cap[self.sess_of[i]], i))
             for i in choice_opts:
                 self.place(choice, i)
@@ -750,6 +748,7 @@ class _Solver:
             search(rest, placed)  # leave it out
 
         proven = False
+        deadline, self.deadline = self.deadline, min(self.deadline, time.perf_counter() + EXACT_SHARE * max(0.0, self.deadline - time.perf_counter()))
         try:
             search(free, 0)
             proven = True
@@ -757,6 +756,8 @@ class _Solver:
             proven = True
         except _OutOfTimeError:
             proven = False
+        finally:
+            self.deadline = deadline  # the rest of the time is for the improvement passes
         for p in free:
             if self.at[p] >= 0:
                 self.remove(p)
