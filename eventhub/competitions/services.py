@@ -61,6 +61,7 @@ from eventhub.competitions.models import (
     RoundStatus,
 )
 from eventhub.core import audit
+from eventhub.core.i18n import N_
 from eventhub.core.mail import send_mail
 from eventhub.core.timeutil import format_local, utcnow
 from eventhub.core.urls import external_url
@@ -91,7 +92,7 @@ RATE_LIMIT = "5 per minute; 30 per hour"  # entry POSTs per client IP (config CO
 TOKEN_BYTES = 32
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 REGIONS = tuple(p for p in PROVINCES if p != "中央企业")  # provinces; 中央企业 is not a region
-AWARD_PRESETS = {1: "一等奖", 2: "二等奖", 3: "三等奖"}
+AWARD_PRESETS = {1: N_("一等奖"), 2: N_("二等奖"), 3: N_("三等奖")}
 _PRECISION = 6
 
 
@@ -754,13 +755,13 @@ def export_entries_xlsx(competition: Competition, entries: list[CompetitionEntry
 
 
 ENTRY_STATUS_LABELS = {
-    EntryStatus.SUBMITTED.value: "已报名",
-    EntryStatus.INELIGIBLE.value: "不符合条件",
-    EntryStatus.ACTIVE.value: "参赛中",
-    EntryStatus.ELIMINATED.value: "已淘汰",
-    EntryStatus.WITHDRAWN.value: "已退赛",
+    EntryStatus.SUBMITTED.value: N_("已报名"),
+    EntryStatus.INELIGIBLE.value: N_("不符合条件"),
+    EntryStatus.ACTIVE.value: N_("参赛中"),
+    EntryStatus.ELIMINATED.value: N_("已淘汰"),
+    EntryStatus.WITHDRAWN.value: N_("已退赛"),
 }
-ROUND_STATUS_LABELS = {RoundStatus.SETUP.value: "准备中", RoundStatus.SCORING.value: "评分中", RoundStatus.DECIDED.value: "已确定晋级"}
+ROUND_STATUS_LABELS = {RoundStatus.SETUP.value: N_("准备中"), RoundStatus.SCORING.value: N_("评分中"), RoundStatus.DECIDED.value: N_("已确定晋级")}
 
 
 def entry_status_label(status: str) -> str:
@@ -1122,7 +1123,8 @@ def awards_of(competition: Competition) -> list[Award]:
 
 
 def suggested_title(rank: int | None) -> str:
-    return AWARD_PRESETS.get(rank or 0, "")
+    title = AWARD_PRESETS.get(rank or 0)
+    return _(title) if title else ""
 
 
 def save_awards(competition: Competition, titles: Mapping[int, str], actor: Any) -> list[Award]:
