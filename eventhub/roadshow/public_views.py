@@ -194,3 +194,21 @@ def withdraw_application(token: str) -> Response:
 
 
 # ==== the public agenda (added by the scheduling helper) ==========================================
+
+
+@bp.get("/theme-days/<int:event_id>/roadshow")
+@public
+def public_agenda(event_id: int) -> str:
+    """路演日程: the PUBLISHED schedule per day and room — project names and organisations, no contacts.
+
+    Only events with an approved plan have public pages (404 otherwise); before the first
+    publication the page says the schedule is not out yet. A draft never shows here.
+    """
+    from eventhub.roadshow import schedule as roadshow_schedule
+
+    event = db.session.get(Event, event_id)
+    pub = publication(event) if event is not None else None
+    if pub is None:
+        abort(404)
+    version, days = roadshow_schedule.public_agenda(event)
+    return render_template("roadshow/agenda.html", event=event, version=version, days=days)
