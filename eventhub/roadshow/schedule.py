@@ -64,6 +64,7 @@ URL_MAX = 500
 CHAIR_MAX = 50
 SLOT_MIN, SLOT_MAX = 5, 240  # minutes
 BREAKS_MAX = 10
+SESSION_FIELDS = ("title", "room", "online_url", "day", "start_time", "end_time", "slot_minutes", "breaks", "track", "chair_name", "event_session_id")
 TIME_LIMIT = 4.0  # seconds for the solver (the bound is 5 s for 500 projects × 20 rooms)
 
 ACTION_LABELS = {
