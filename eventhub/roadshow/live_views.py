@@ -57,6 +57,19 @@ def roadshow_leads_for(application: ProjectApplication) -> list[MatchmakingLead]
     return live.leads_of_application(application)
 
 
+@bp.app_template_global("roadshow_schedule_published")
+def roadshow_schedule_published(event: Event) -> bool:
+    """For links on other packages' pages (the registrant's private page, the public page)."""
+    return live.published_version(event) is not None
+
+
+@bp.app_template_global("roadshow_winners_published")
+def roadshow_winners_published(event: Event) -> bool:
+    """True once the host published the road-show results (the public winners page then shows them)."""
+    call = calls.get_call(event)
+    return call is not None and call.results_published_at is not None
+
+
 # ==== the panel's phone page ======================================================================
 
 
