@@ -21,6 +21,7 @@ from eventhub.campaigns.models import Campaign, CampaignStatus
 from eventhub.core import audit
 from eventhub.core.permissions import Role
 from eventhub.core.timeutil import as_utc, local_to_utc, to_shanghai, utcnow
+from eventhub.demo.activity import load_activity
 from eventhub.events import detail_plans as dp
 from eventhub.events.models import Event, EventStatus
 from eventhub.extensions import db
@@ -144,7 +145,7 @@ def _fill(event: Event, host: User | None, bases: dict[str, DemonstrationBase], 
         plan,
         dp.RegistrationData(
             capacity=300,
-            opens_at=local_to_utc(datetime.combine(to_shanghai(now).date(), time(9, 0))),
+            opens_at=local_to_utc(datetime.combine(to_shanghai(now).date() - timedelta(days=7), time(9, 0))),  # open already (demo registrations)
             closes_at=local_to_utc(start_local),
             approval_mode="automatic",
         ),
@@ -174,7 +175,8 @@ def load_events(bases: dict[str, DemonstrationBase], now: datetime | None = None
             submitted_at = min(now, as_utc(event.detail_plan_due) - timedelta(days=2))
             dp.submit(plan, host, now=submitted_at)
             dp.approve(plan, None, organiser, now=now)
-            out.append((event, "活动方案已批准，公开页面已发布"))
+            activity = load_activity(event, host, now)
+            out.append((event, f"活动方案已批准，公开页面已发布；{activity}"))
         else:
             out.append((event, "活动方案草稿"))
     return out
