@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None, instance_path: str | N
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai")
 
     from eventhub.api import bp as api_bp
+    from eventhub.assessment import bp as assessment_bp
     from eventhub.auth import bp as auth_bp
     from eventhub.bases import bp as bases_bp
     from eventhub.campaigns import bp as campaigns_bp
@@ -65,6 +66,7 @@ def create_app(test_config: dict[str, Any] | None = None, instance_path: str | N
         checkin_bp,
         roadshow_bp,
         competitions_bp,
+        assessment_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)

@@ -1,5 +1,18 @@
 """Import every model so metadata is complete (Alembic autogenerate, ``create_all``)."""
 
+from eventhub.assessment.models import (
+    AssessmentSettings,
+    Deal,
+    DealEvidence,
+    EventAssessment,
+    Mechanism,
+    MechanismCheck,
+    MechanismMember,
+    Questionnaire,
+    SurveyInvitation,
+    SurveyQuestion,
+    SurveyResponse,
+)
 from eventhub.auth.models import User
 from eventhub.bases.models import DemonstrationBase
 from eventhub.campaigns.models import Campaign
@@ -28,6 +41,7 @@ from eventhub.selection.models import CalendarDay, SelectionDecision, SelectionS
 
 __all__ = [
     "ApiToken",
+    "AssessmentSettings",
     "Assignment",
     "AuditLog",
     "Award",
@@ -43,12 +57,15 @@ __all__ = [
     "CompetitionTrack",
     "Criterion",
     "DeadlineExtension",
+    "Deal",
+    "DealEvidence",
     "DemonstrationBase",
     "DetailPlan",
     "DetailPlanAttachment",
     "DetailPlanBase",
     "DetailPlanVersion",
     "Event",
+    "EventAssessment",
     "EventKey",
     "EventSession",
     "JobRun",
@@ -58,6 +75,9 @@ __all__ = [
     "MailAttachment",
     "MailMessage",
     "MatchmakingLead",
+    "Mechanism",
+    "MechanismCheck",
+    "MechanismMember",
     "PanelMember",
     "Placement",
     "PlanParticipant",
@@ -66,6 +86,7 @@ __all__ = [
     "PreliminaryPlan",
     "ProjectApplication",
     "ProjectCall",
+    "Questionnaire",
     "Recommendation",
     "Registration",
     "RegistrationQuestion",
@@ -79,6 +100,9 @@ __all__ = [
     "SelectionSettings",
     "SharedResource",
     "StoredFile",
+    "SurveyInvitation",
+    "SurveyQuestion",
+    "SurveyResponse",
     "TechNeed",
     "TechNeedResponse",
     "Ticket",

@@ -66,6 +66,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "roadshow.manage": frozenset({Role.ORGANISER, Role.HOST}),  # call for projects, screening, sessions, schedule (object check: can_manage_event)
     "roadshow.panel": frozenset({Role.REVIEWER, Role.PARTICIPANT, Role.ORGANISER}),  # score / mark interest as a panel member (object check: on the panel)
     "competitions.manage": frozenset({Role.ORGANISER}),  # competitions, rounds, judges, advancement, awards, recommendations
+    "assessment.record": frozenset({Role.HOST, Role.ORGANISER}),  # deals and mechanisms of an event (object check: can_manage_event)
+    "assessment.manage": frozenset({Role.ORGANISER}),  # questionnaires, weights, publication of results
+    "assessment.review": frozenset({Role.ORGANISER, Role.ASSESSOR}),  # every event's figures, free text, comments, finalisation
+    "assessment.own_result": frozenset({Role.HOST}),  # a host's own published result and rank
     "outbox.manage": frozenset({Role.ORGANISER}),  # the mail outbox: search, resend
     "scheduler.view": frozenset({Role.ORGANISER}),  # scheduled jobs and their runs
 }

@@ -1,0 +1,1 @@
+"""Survey pages: the organiser's questionnaire editor, response rates, non-respondents, results per question."""
