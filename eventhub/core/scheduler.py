@@ -91,6 +91,9 @@ JOBS: list[JobSpec] = [
     periodic("outbox-delivery", "eventhub.core.mail:deliver_pending", seconds=30, title=N_("邮件投递")),
     periodic("plan-reminders", "eventhub.plans.reminders:send_plan_reminders", minutes=15, title=N_("初步计划截止提醒")),
     periodic("detail-plan-reminders", "eventhub.events.reminders:send_detail_plan_reminders", minutes=15, title=N_("活动方案提交提醒")),
+    periodic("survey-invitations", "eventhub.assessment.jobs:survey_invitations", minutes=30, title=N_("发送满意度调查")),
+    periodic("survey-reminders", "eventhub.assessment.jobs:survey_reminders", hours=1, title=N_("满意度调查提醒")),
+    periodic("mechanism-followups", "eventhub.assessment.jobs:mechanism_followups", hours=1, title=N_("合作机制回访")),
     periodic("job-runs-cleanup", "eventhub.core.scheduler:prune_job_runs", days=1, title=N_("清理旧的执行记录")),
 ]
 
