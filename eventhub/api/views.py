@@ -67,14 +67,22 @@ def iso(value: Any) -> str | None:
     return to_shanghai(value).isoformat(timespec="milliseconds") if value is not None else None
 
 
-def _event_for_scanner(event_id: int) -> tuple[Event | None, Any]:
-    """The event, or the error response: 404 unknown event, 403 not staff of it."""
+def _scanner_access(event_id: int) -> tuple[Event | None, Any, Any]:
+    """(event, error response, the user's staff assignment as read by the check — passed on to
+    ``checkin_ticket`` so a scan reads it once): 404 unknown event, 403 not staff of it."""
     event = db.session.get(Event, event_id)
     if event is None:
-        return None, error(404, "event_not_found")
-    if not checkin.can_scan(g.api_user, event):
-        return None, error(403, "not_staff")
-    return event, None
+        return None, error(404, "event_not_found"), None
+    allowed, assignment = checkin.scan_access(g.api_user, event)
+    if not allowed:
+        return None, error(403, "not_staff"), None
+    return event, None, assignment
+
+
+def _event_for_scanner(event_id: int) -> tuple[Event | None, Any]:
+    """The event, or the error response: 404 unknown event, 403 not staff of it."""
+    event, refusal, _assignment = _scanner_access(event_id)
+    return event, refusal
 
 
 def result_body(result: checkin.CheckinResult) -> tuple[dict[str, Any], int]:
@@ -133,7 +141,7 @@ def _list_from(data: dict[str, Any], event: Event) -> tuple[Any, Any]:
 def checkin_create(event_id: int) -> Any:
     """Check one scanned ticket in (body: ``payload``, ``scan_id``, optional ``list_id``, ``gate``;
     or ``ticket`` + ``"manual": true`` instead of ``payload`` for a manual check-in by ticket code)."""
-    event, refusal = _event_for_scanner(event_id)
+    event, refusal, assignment = _scanner_access(event_id)
     if refusal is not None:
         return refusal
     data = request.get_json(silent=True)
@@ -146,7 +154,14 @@ def checkin_create(event_id: int) -> Any:
         return refusal
     try:
         result = checkin.checkin_ticket(
-            event, data[text_field], staff=g.api_user, scan_id=data["scan_id"], list=chosen, gate=str(data.get("gate") or ""), manual=manual
+            event,
+            data[text_field],
+            staff=g.api_user,
+            scan_id=data["scan_id"],
+            list=chosen,
+            gate=str(data.get("gate") or ""),
+            manual=manual,
+            assignment=assignment,
         )
     except CallError as exc:
         db.session.rollback()

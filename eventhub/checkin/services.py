@@ -7,7 +7,9 @@ constraint lets exactly one insert through — on PostgreSQL the second waits fo
 commit, on SQLite writers are serialised by the database lock. The loser reads the winner's row
 and answers ``already`` with its time, gate and staff member. The same holds for ``scan_id``: a
 device resending a scan (timeout, offline queue) gets the stored result back, because the scan
-row is inserted the same way before anything else happens.
+row is inserted the same way before anything else is written. The verdict on the payload
+(signature, ticket, registration) is read *before* that first write, so on SQLite the write lock
+is held only for the two INSERTs (scan, check-in), the audit row and the COMMIT.
 
 ``ON CONFLICT DO NOTHING`` rather than try/except around a flush in a SAVEPOINT (as
 ``core.mail`` explains): no exception, no extra SAVEPOINT round trips per scan, the caller's
@@ -44,6 +46,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import contains_eager
 
 from eventhub.auth.models import User
 from eventhub.checkin.models import ApiToken, Checkin, CheckinList, CheckinScan, CheckinStaff
@@ -65,13 +68,16 @@ WRONG_SESSION = "wrong_session"
 REVOKED = "revoked"
 MALFORMED = "malformed"
 SUPERSEDED = "superseded"  # a scan whose check-in moved to an earlier offline scan (organiser sees it in the scans table)
-PENDING = "pending"  # placeholder while the scan's own transaction decides (never committed)
+PENDING = "pending"  # placeholder of older versions while a scan's transaction decided (never committed)
 
 MANUAL_PREFIX = "manual:"  # payload stored for a manual check-in by ticket code
 MAX_PAYLOAD = 1000  # longer "scans" are not tickets; stored truncated
 TOKEN_PREFIX = "eh_"  # noqa: S105  (a visible prefix so leaked tokens are recognisable, not a secret)
 LAST_USED_EVERY = timedelta(minutes=1)  # last_used_at is written at most once a minute per token
 _LOCK_LISTS = 0x45480003  # PostgreSQL advisory-lock namespace: creating an event's check-in lists
+
+
+UNREAD: Any = object()  # "the staff assignment was not read yet" (None means: read, and there is none)
 
 
 class CheckinError(CallError):
@@ -177,11 +183,21 @@ def is_staff(user: User, event: Event) -> bool:
     return staff_assignment(user, event) is not None
 
 
+def scan_access(user: User, event: Event) -> tuple[bool, CheckinStaff | None]:
+    """(may scan, the user's staff assignment) with one read: the API passes the assignment on to
+    :func:`checkin_ticket` so a scan does not read it twice. Organisers are not looked up (they
+    may scan without an assignment; their assignment, if any, is read by :func:`checkin_ticket`)."""
+    if not has_permission(user, "checkin.scan"):
+        return False, None
+    if Role(user.role) is Role.ORGANISER:
+        return True, UNREAD
+    assignment = staff_assignment(user, event)
+    return assignment is not None, assignment
+
+
 def can_scan(user: User, event: Event) -> bool:
     """May scan this event's tickets: an assigned check-in user, or any organiser."""
-    if not has_permission(user, "checkin.scan"):
-        return False
-    return Role(user.role) is Role.ORGANISER or is_staff(user, event)
+    return scan_access(user, event)[0]
 
 
 def assign_staff(event: Event, user: User, *, list: CheckinList | None = None, gate: str = "", actor: Any) -> CheckinStaff:  # noqa: A002
@@ -256,11 +272,11 @@ def user_for_bearer(header: str | None) -> User | None:
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > 200:
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
-    if row is None or row.revoked_at is not None:
+    found = db.session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == _hash_token(token))).first()
+    if found is None:  # no such token (or, impossible with the foreign key, no such user)
         return None
-    user = db.session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    row, user = found
+    if row.revoked_at is not None or not user.is_active:
         return None
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
@@ -285,10 +301,18 @@ def _first_fields(checkin: Checkin) -> dict[str, Any]:
     return {"first_at": checkin.checked_in_at, "first_gate": checkin.gate, "first_staff": staff.name if staff else None}
 
 
+def _ticket_by_code(event_id: int, code: str | None) -> Ticket | None:
+    """The event's ticket with this code and its registration, in one joined query."""
+    if code is None:
+        return None
+    query = select(Ticket).join(Ticket.registration).options(contains_eager(Ticket.registration)).where(Ticket.event_id == event_id, Ticket.code == code)
+    return db.session.scalar(query)
+
+
 def _stored_result(scan: CheckinScan) -> CheckinResult:
     """Rebuild the answer of a scan already recorded (an idempotent resend)."""
     result = CheckinResult(result=scan.result, scan_id=scan.scan_id, ticket_code=scan.ticket_code, list_id=scan.list_id, replayed=True)
-    ticket = db.session.scalar(select(Ticket).where(Ticket.event_id == scan.event_id, Ticket.code == scan.ticket_code)) if scan.ticket_code else None
+    ticket = _ticket_by_code(scan.event_id, scan.ticket_code)
     if ticket is not None and scan.result in (OK, ALREADY, SUPERSEDED):
         result.name, result.organisation = ticket.registration.name, ticket.registration.organisation
         checkin = db.session.scalar(select(Checkin).where(Checkin.ticket_id == ticket.id, Checkin.list_id == scan.list_id))
@@ -306,14 +330,20 @@ def manual_code(text: str) -> str | None:
     return code if len(code) == CODE_LENGTH and all(c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" for c in code) else None
 
 
-def _judge(event: Event, payload: str, checkin_list: CheckinList, manual: bool = False) -> tuple[str | None, str | None, Ticket | None]:
-    """(reason or None, ticket code, ticket): signature first (none for a manual code), then what the database knows."""
+def _judge(
+    event: Event, payload: str, checkin_list: CheckinList, manual: bool = False, keys: dict[str, bytes] | None = None
+) -> tuple[str | None, str | None, Ticket | None]:
+    """(reason or None, ticket code, ticket): signature first (none for a manual code), then what the database knows.
+
+    Reads only. ``keys`` are the event's trusted public keys when the caller already has them
+    (:func:`sync_offline` reads them once per batch); else they are read here.
+    """
     if manual:
         code = manual_code(payload)
         if code is None:
             return MALFORMED, None, None
         return _judge_ticket(event, code, checkin_list)
-    verification = verify_payload(payload, event.id, public_keys(event))
+    verification = verify_payload(payload, event.id, public_keys(event) if keys is None else keys)
     code = verification.ticket_code
     if not verification.ok:
         if verification.reason == "unknown_key":
@@ -328,7 +358,7 @@ def _judge(event: Event, payload: str, checkin_list: CheckinList, manual: bool =
 
 def _judge_ticket(event: Event, code: str | None, checkin_list: CheckinList) -> tuple[str | None, str | None, Ticket | None]:
     """The database's verdict on a ticket code of this event (signature already checked, or a manual entry)."""
-    ticket = db.session.scalar(select(Ticket).where(Ticket.event_id == event.id, Ticket.code == code))
+    ticket = _ticket_by_code(event.id, code)
     if ticket is None:
         listed = db.session.scalar(select(TicketRevocation.id).where(TicketRevocation.event_id == event.id, TicketRevocation.ticket_code == code).limit(1))
         return (REVOKED if listed is not None else NOT_FOUND), code, None
@@ -344,6 +374,10 @@ def _judge_ticket(event: Event, code: str | None, checkin_list: CheckinList) -> 
     return None, code, ticket
 
 
+def _set_scan_result(scan_id: str, result: str) -> None:
+    db.session.execute(update(CheckinScan).where(CheckinScan.scan_id == scan_id).values(result=result).execution_options(synchronize_session=False))
+
+
 def checkin_ticket(
     event: Event,
     payload: str,
@@ -355,22 +389,36 @@ def checkin_ticket(
     scanned_at: datetime | None = None,
     offline: bool = False,
     manual: bool = False,
+    assignment: CheckinStaff | None = UNREAD,
+    keys: dict[str, bytes] | None = None,
 ) -> CheckinResult:
     """Check one scanned text in on a list (default: the staff member's list, else the whole event).
 
-    The caller has checked that ``staff`` may scan this event (:func:`can_scan`) and commits.
-    Order: the scan row (unique ``scan_id``: a resend returns the stored result), then the
-    verdict, then the check-in row (unique per ticket and list: the winner). For an offline
-    scan (``offline=True``, ``scanned_at`` = device time) that finds a *later* check-in, the
-    earlier scan takes the check-in over (see :func:`sync_offline`). With ``manual=True``
-    ``payload`` is a ticket code picked by the staff member, judged without a signature.
+    The caller has checked that ``staff`` may scan this event (:func:`can_scan`; the API passes
+    the ``assignment`` that check read, so it is not read twice) and commits.
+
+    Order: first the verdict, from reads only (signature, ticket with its registration) — on
+    SQLite no write lock is held yet, so concurrent scans judge in parallel; then the scan row,
+    inserted with its result (unique ``scan_id``: a resend finds it and returns the stored
+    result, nothing else is written); then, for a valid ticket, the check-in row (unique per
+    ticket and list: the winner). The scan row of a valid ticket is inserted as ``ok`` and
+    corrected to ``already`` only when the constraint refuses the check-in — so the common
+    scan is two INSERTs (and the audit row) inside the write. As on PostgreSQL before, the
+    verdict is the state committed when it was read: a cancellation committed in the same
+    instant may come after it (the ticket then reads as checked in, which the organiser sees).
+
+    For an offline scan (``offline=True``, ``scanned_at`` = device time) that finds a *later*
+    check-in, the earlier scan takes the check-in over (see :func:`sync_offline`). With
+    ``manual=True`` ``payload`` is a ticket code picked by the staff member, judged without a
+    signature. ``keys``: the event's trusted public keys, when the caller read them already.
     """
     scan_id = (scan_id or "").strip()
     if not scan_id or len(scan_id) > 64:
         raise CheckinError(_("扫码编号无效。"), field="scan_id")
     now = utcnow()
     scanned_at = min(as_utc(scanned_at), now) if scanned_at is not None else now  # a device clock ahead of ours cannot "win" later
-    assignment = staff_assignment(staff, event)
+    if assignment is UNREAD:
+        assignment = staff_assignment(staff, event)
     if list is None and assignment is not None and assignment.list_id is not None:
         list = db.session.get(CheckinList, assignment.list_id)  # noqa: A001
     if list is None:
@@ -381,6 +429,7 @@ def checkin_ticket(
     payload = payload if isinstance(payload, str) else ""
     stored_payload = (MANUAL_PREFIX + payload.strip().upper()) if manual else payload
 
+    reason, code, ticket = _judge(event, payload, list, manual, keys) if len(payload) <= MAX_PAYLOAD else (MALFORMED, None, None)
     scan_row_id = _insert_ignore(
         CheckinScan,
         {
@@ -388,8 +437,8 @@ def checkin_ticket(
             "event_id": event.id,
             "list_id": list.id,
             "payload": stored_payload[:MAX_PAYLOAD],
-            "ticket_code": None,
-            "result": PENDING,
+            "ticket_code": code,
+            "result": reason or OK,
             "staff_id": staff.id,
             "gate": gate,
             "scanned_at": scanned_at,
@@ -403,17 +452,11 @@ def checkin_ticket(
         if stored is None or stored.event_id != event.id:
             return CheckinResult(result="scan_id_conflict", scan_id=scan_id)
         return _stored_result(stored)
-    scan = db.session.get(CheckinScan, scan_row_id)
-    assert scan is not None
 
-    reason, code, ticket = _judge(event, payload, list, manual) if len(payload) <= MAX_PAYLOAD else (MALFORMED, None, None)
-    scan.ticket_code = code
     result = CheckinResult(result=reason or OK, scan_id=scan_id, ticket_code=code, list_id=list.id)
     if ticket is not None:
         result.name, result.organisation = ticket.registration.name, ticket.registration.organisation
     if reason is not None:
-        scan.result = reason
-        db.session.flush()
         return result
 
     assert ticket is not None
@@ -432,7 +475,6 @@ def checkin_ticket(
         ["ticket_id", "list_id"],
     )
     if checkin_id is not None:
-        scan.result = OK
         result.checked_in_at = scanned_at
         audit.record(
             "checkin.ok",
@@ -464,8 +506,7 @@ def checkin_ticket(
             .execution_options(synchronize_session=False)
         ).rowcount
         if taken:
-            db.session.execute(update(CheckinScan).where(CheckinScan.scan_id == replaced["scan_id"]).values(result=SUPERSEDED))
-            scan.result = OK
+            _set_scan_result(replaced["scan_id"], SUPERSEDED)  # our own scan row already reads ok
             result.checked_in_at = scanned_at
             result.conflict = {"resolution": "earlier_wins", "ticket": code, "kept": scan_id, "replaced": replaced}
             audit.record(
@@ -479,12 +520,12 @@ def checkin_ticket(
             db.session.flush()
             return result
         db.session.refresh(winner)
-    scan.result = result.result = ALREADY
+    result.result = ALREADY
+    _set_scan_result(scan_id, ALREADY)
     for key, value in _first_fields(winner).items():
         setattr(result, key, value)
     if offline:
         result.conflict = {"resolution": "kept_earlier", "ticket": code, "kept": winner.scan_id, "replaced": None}
-    db.session.flush()
     return result
 
 
@@ -509,6 +550,7 @@ def sync_offline(event: Event, scans: list[dict[str, Any]], staff: User, *, list
     over (time, gate, staff, scan id); the displaced scan's row reads ``superseded``. Both that
     and an offline scan that lost to an earlier check-in are returned as conflicts.
     ``scanned_at`` is an aware datetime (or ISO 8601 text; without an offset it is Beijing time).
+    The event's public keys are read once for the batch (the scans were made before the request).
     """
     from eventhub.core.timeutil import local_to_utc
 
@@ -529,6 +571,7 @@ def sync_offline(event: Event, scans: list[dict[str, Any]], staff: User, *, list
             raise CheckinError(_("离线扫码缺少扫码时间。"), field="scanned_at")
         prepared.append((at, item))
     prepared.sort(key=lambda pair: pair[0])
+    keys = public_keys(event) if any(item.get("manual") is not True for _at, item in prepared) else None  # once per batch
     results: list[CheckinResult] = []
     conflicts: list[dict[str, Any]] = []
     for at, item in prepared:
@@ -543,6 +586,7 @@ def sync_offline(event: Event, scans: list[dict[str, Any]], staff: User, *, list
             scanned_at=at,
             offline=True,
             manual=manual,
+            keys=keys,
         )
         db.session.commit()
         results.append(result)
