@@ -1,1 +1,99 @@
 """Pages reached by signed links: confirm / dispute a deal, say whether a mechanism is active, answer the survey."""
+
+
+# ==== satisfaction survey (满意度调查) — added by the survey helper =====================================
+# The personal link /survey/<token>: one answer per invitation, editable until the survey closes.
+
+from typing import Any as _Any  # noqa: E402
+
+from flask import Response as _Response  # noqa: E402
+from flask import abort as _abort  # noqa: E402
+from flask import current_app as _current_app  # noqa: E402
+from flask import make_response as _make_response  # noqa: E402
+from flask import redirect as _redirect  # noqa: E402
+from flask import render_template as _render_template  # noqa: E402
+from flask import request as _request  # noqa: E402
+from flask import url_for as _url_for  # noqa: E402
+from flask_babel import gettext as _gettext  # noqa: E402
+
+from eventhub.assessment import bp as _bp  # noqa: E402
+from eventhub.assessment import surveys as _surveys  # noqa: E402
+from eventhub.assessment.survey_forms import SurveyAnswerForm  # noqa: E402
+from eventhub.core.permissions import public as _public  # noqa: E402
+from eventhub.events.models import Event as _Event  # noqa: E402
+from eventhub.extensions import csrf as _csrf  # noqa: E402
+from eventhub.extensions import db as _db  # noqa: E402
+from eventhub.extensions import limiter as _limiter  # noqa: E402
+
+SURVEY_RATE_LIMIT = "10 per minute"
+
+
+def _survey_limit() -> str:
+    return _current_app.config.get("SURVEY_RATE_LIMIT", SURVEY_RATE_LIMIT)
+
+
+def _survey_private(response: _Response) -> _Response:
+    """The URL is the secret: never cached, indexed or sent on as a referrer."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@_bp.route("/survey/<token>", methods=["GET", "POST"])
+@_public
+@_csrf.exempt  # the form checks the same token itself, so an expired page keeps what was typed
+@_limiter.limit(_survey_limit, methods=["POST"], error_message=lambda: _gettext("提交过于频繁，请稍后再试。"))
+def survey_page(token: str) -> _Any:
+    """The participant's survey: the form, the thank-you state, or "closed"; no link, no answer."""
+    invitation = _surveys.find_invitation(token)
+    if invitation is None:
+        _abort(404)
+    questionnaire = invitation.questionnaire
+    questions = list(questionnaire.questions)
+    response = _surveys.response_of(invitation)
+    is_open = _surveys.is_open(invitation)
+    form = SurveyAnswerForm()
+    context: dict[str, _Any] = {
+        "invitation": invitation,
+        "questionnaire": questionnaire,
+        "questions": questions,
+        "event": _db.session.get(_Event, invitation.event_id),
+        "response": response,
+        "is_open": is_open,
+        "form": form,
+        "token": token,
+        "errors": {},
+        "field_name": _surveys.field_name,
+        "closes": _surveys.format_local(invitation.closes_at),
+        "answer_text": lambda q: _surveys.format_answer(q, (response.answers or {}).get(str(q.id)) if response else None),
+    }
+    if _request.method == "GET":
+        editing = is_open and (response is None or _request.args.get("edit") == "1")
+        values = _surveys.form_values(questions, response.answers if response else None)
+        page = _render_template("assessment/survey/answer.html", state="form" if editing else ("thanks" if response else "closed"), values=values, **context)
+        return _survey_private(_make_response(page))
+    values = {k: (_request.form.getlist(k) if len(_request.form.getlist(k)) > 1 else _request.form.get(k)) for k in _request.form}
+    for question in questions:  # multiple choice: always a list, even with one box ticked
+        if question.kind == "multiple":
+            values[_surveys.field_name(question)] = _request.form.getlist(_surveys.field_name(question))
+    if not is_open:
+        page = _render_template("assessment/survey/answer.html", state="thanks" if response else "closed", values=values, **context)
+        return _survey_private(_make_response(page, 400))
+    if not form.validate_on_submit():
+        expired = _gettext("页面已过期，请重新提交（已填写的内容仍在下方）。")
+        page = _render_template("assessment/survey/answer.html", state="form", values=values, general_error=expired, **context)
+        return _survey_private(_make_response(page, 400))
+    try:
+        _row, created = _surveys.submit_response(invitation, _request.form)
+    except _surveys.SurveyError as exc:
+        _db.session.rollback()
+        state = "closed" if exc.closed else "form"
+        context["errors"] = exc.errors
+        page = _render_template("assessment/survey/answer.html", state=state, values=values, general_error=exc.errors.get(""), **context)
+        return _survey_private(_make_response(page, 400))
+    _db.session.commit()
+    return _survey_private(_redirect(_url_for("assessment.survey_page", token=token, saved="new" if created else "edit")))
+
+
+# ==== end of the satisfaction survey section ==========================================================
