@@ -460,6 +460,8 @@ def finalise(event: Event, actor: Any, *, comment: str | None = None) -> EventAs
     assert row is not None
     if row.finalised_at is not None:
         raise AssessmentError(_("该活动的评估已经定稿。"))
+    if event.end_date >= today_beijing():
+        raise AssessmentError(_("活动尚未结束，不能定稿。"))
     if comment is not None:
         row.comment = comment.strip()
     figures = collect(event)
@@ -515,3 +517,127 @@ def own_results(base_id: int | None, *, today: date | None = None) -> list[OwnRe
             if row.event.host_base_id == base_id:
                 out.append(OwnResult(campaign=campaign, row=row, ranked=result.ranked, weights=result.weights))
     return out
+
+
+# ---- export -------------------------------------------------------------------------------------------
+
+
+def format_metric(key: str, value: float | None) -> str:
+    """A raw metric as the pages show it (percentages for shares, “—” when unknown)."""
+    if value is None:
+        return "—"
+    metric = METRIC_BY_KEY[key]
+    text = f"{value:.{metric.decimals}f}"
+    return f"{text}%" if metric.unit == "%" else text
+
+
+def _sheet(workbook: Any, title: str, header: list[str], rows: list[list[Any]], *, first: bool = False) -> None:
+    from openpyxl.styles import Font
+
+    from eventhub.checkin.dashboard import _safe_cell  # the shared formula-injection guard of the exports
+
+    sheet = workbook.active if first else workbook.create_sheet()
+    sheet.title = title
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([_safe_cell(v) for v in row])
+    for column in sheet.columns:
+        sheet.column_dimensions[column[0].column_letter].width = 16
+    sheet.column_dimensions["A"].width = 30
+    sheet.freeze_panes = "B2"
+
+
+def export_xlsx(result: CampaignResult, actor: Any) -> bytes:
+    """Every table of the dashboard in one workbook (ranking, raw figures, normalised, weights); audited. Caller commits."""
+    import io
+
+    from openpyxl import Workbook
+
+    labels = [str(m.label) for m in METRICS]
+    workbook = Workbook()
+    ranking = []
+    for r in result.rows:
+        ranking.append(
+            [
+                r.event.title,
+                r.event.host_base.display_short_name,
+                r.event.start_date.isoformat(),
+                round(r.score.composite, 2) if r.score.composite is not None else None,
+                r.score.rank,
+                "、".join(str(METRIC_BY_KEY[m].label) for m in r.score.missing),
+                _("已定稿") if r.finalised else _("未定稿"),
+                r.assessment.comment if r.assessment else "",
+            ]
+        )
+    _sheet(
+        workbook,
+        _("综合得分与排名"),
+        [_("活动"), _("承办基地"), _("开始日期"), _("综合得分"), _("排名"), _("缺少的指标"), _("评估状态"), _("评估意见")],
+        ranking,
+        first=True,
+    )
+    raw_rows = []
+    for r in result.rows:
+        f = r.figures
+        raw_rows.append(
+            [
+                r.event.title,
+                f.sme_attendees,
+                f.deals_confirmed,
+                f.deals_unconfirmed,
+                f.deals_disputed,
+                f.deal_amount_wan,
+                f.mechanisms,
+                None if f.stability_3m is None else round(f.stability_3m * 100, 1),
+                None if f.stability_6m is None else round(f.stability_6m * 100, 1),
+                f.responses,
+                None if f.response_rate is None else round(f.response_rate * 100, 1),
+                f.satisfaction_mean,
+                f.nps,
+            ]
+        )
+    _sheet(
+        workbook,
+        _("原始数据"),
+        [
+            _("活动"),
+            _("签到中小企业数"),
+            _("确认合作项目"),
+            _("待确认合作项目"),
+            _("有异议合作项目"),
+            _("确认金额（万元）"),
+            _("合作机制数"),
+            _("3 个月活跃比例（%）"),
+            _("6 个月活跃比例（%）"),
+            _("问卷回复数"),
+            _("回收率（%）"),
+            _("总体满意度"),
+            _("NPS"),
+        ],
+        raw_rows,
+    )
+    _sheet(
+        workbook,
+        _("标准化得分"),
+        [_("活动"), *labels],
+        [[r.event.title, *[None if r.score.normalised[m] is None else round(r.score.normalised[m], 2) for m in METRIC_KEYS]] for r in result.rows],
+    )
+    _sheet(
+        workbook,
+        _("指标原值"),
+        [_("活动"), *labels],
+        [[r.event.title, *[None if r.score.raw[m] is None else round(r.score.raw[m], 4) for m in METRIC_KEYS]] for r in result.rows],
+    )
+    total = sum(result.weights.values()) or 1
+    _sheet(
+        workbook,
+        _("权重"),
+        [_("指标"), _("权重"), _("占比（%）")],
+        [[str(m.label), result.weights[m.key], round(result.weights[m.key] * 100 / total, 2)] for m in METRICS],
+    )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    audit.record("assessment.export", result.campaign, after={"events": len(result.rows)}, actor=actor)
+    return buffer.getvalue()
