@@ -97,3 +97,80 @@ def survey_page(token: str) -> _Any:
 
 
 # ==== end of the satisfaction survey section ==========================================================
+
+
+# ==== deal confirmation (合作项目确认) — added by the deals helper =======================================
+# The counterparty's link /deals/confirm/<token>: shows this one deal (no other deals, no host
+# internals) with CONFIRM and DISPUTE (reason required). An answer is locked until the host re-asks.
+
+from typing import Any as _DealAny  # noqa: E402
+
+from flask import abort as _deal_abort  # noqa: E402
+from flask import current_app as _deal_current_app  # noqa: E402
+from flask import make_response as _deal_make_response  # noqa: E402
+from flask import redirect as _deal_redirect  # noqa: E402
+from flask import render_template as _deal_render_template  # noqa: E402
+from flask import request as _deal_request  # noqa: E402
+from flask import url_for as _deal_url_for  # noqa: E402
+from flask_babel import gettext as _deal_gettext  # noqa: E402
+
+from eventhub.assessment import bp as _deal_bp  # noqa: E402
+from eventhub.assessment import deals as _deals  # noqa: E402
+from eventhub.assessment.deal_forms import AnswerForm as _DealAnswerForm  # noqa: E402
+from eventhub.core.permissions import public as _deal_public  # noqa: E402
+from eventhub.extensions import csrf as _deal_csrf  # noqa: E402
+from eventhub.extensions import db as _deal_db  # noqa: E402
+from eventhub.extensions import limiter as _deal_limiter  # noqa: E402
+
+DEAL_CONFIRM_RATE_LIMIT = "10 per minute"
+
+
+def _deal_confirm_limit() -> str:
+    return _deal_current_app.config.get("DEAL_CONFIRM_RATE_LIMIT", DEAL_CONFIRM_RATE_LIMIT)
+
+
+def _deal_private(response: _DealAny) -> _DealAny:
+    """The URL is the secret: never cached, indexed or sent on as a referrer (as registration's ``_private``)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@_deal_bp.route("/deals/confirm/<token>", methods=["GET", "POST"])
+@_deal_public
+@_deal_csrf.exempt  # the form checks the same token itself, so an expired page keeps the typed reason
+@_deal_limiter.limit(_deal_confirm_limit, methods=["POST"], error_message=lambda: _deal_gettext("提交过于频繁，请稍后再试。"))
+def deal_confirm(token: str) -> _DealAny:
+    """The counterparty confirms or disputes the one deal its link names."""
+    deal = _deals.find_by_token(token)
+    if deal is None:
+        _deal_abort(404)
+    form = _DealAnswerForm()
+    context: dict[str, _DealAny] = {
+        **_deals.labels(),
+        "deal": deal,
+        "event": deal.event,
+        "form": form,
+        "token": token,
+        "can_answer": _deals.can_answer(deal),
+        "saved": _deal_request.args.get("saved", ""),
+    }
+    if _deal_request.method == "GET":
+        return _deal_private(_deal_make_response(_deal_render_template("assessment/deals/confirm.html", **context)))
+    if not form.validate_on_submit():  # only the CSRF token is checked by WTForms
+        expired = _deal_gettext("页面已过期，请重新提交（已填写的内容仍在下方）。")
+        return _deal_private(_deal_make_response(_deal_render_template("assessment/deals/confirm.html", general_error=expired, **context), 400))
+    action = _deal_request.form.get("action", "")
+    try:
+        _deals.respond(deal, action, form.note.data or "")
+    except _deals.DealError as exc:
+        _deal_db.session.rollback()
+        if "note" in exc.errors:
+            form.note.errors = [*form.note.errors, exc.errors["note"]]
+        page = _deal_render_template("assessment/deals/confirm.html", general_error=exc.errors.get(""), **context)
+        return _deal_private(_deal_make_response(page, 400))
+    return _deal_private(_deal_redirect(_deal_url_for("assessment.deal_confirm", token=token, saved=action)))
+
+
+# ==== end of the deal confirmation section ============================================================

@@ -75,12 +75,21 @@ class Evidence:
 
 
 def deal_evidence(*, application_id: int | None = None, deal_id: int | None = None) -> list[str]:
-    """DEALS HOOK (issue 7): one line per cooperation deal of a project (or the deal itself).
+    """DEALS HOOK (issue 7): one line per *confirmed* cooperation deal of a project (or the deal itself).
 
-    Returns ``[]`` until the assessment issue models deals; then it should describe each deal
-    (parties, amount, status) so the recommendation export carries it with no other change.
+    Only deals the counterparty confirmed by its link count as evidence (the host's word alone is
+    not). For a project: deals started from a road-show lead on it, or with its applicant as the
+    counterparty on the same event; for ``deal_id``: that deal, if confirmed.
     """
-    return []
+    from eventhub.assessment import deals
+    from eventhub.assessment.models import Deal, DealStatus
+
+    if deal_id is not None:
+        deal = db.session.get(Deal, deal_id)
+        return [deals.describe(deal)] if deal is not None and deal.status == DealStatus.CONFIRMED.value else []
+    if application_id is None:
+        return []
+    return [deals.describe(deal) for deal in deals.confirmed_deals_of_application(application_id)]
 
 
 # ---- candidates ------------------------------------------------------------------------------------
