@@ -338,3 +338,62 @@ def test_past_dates_help_and_today_limit_are_shown(app, client):
     tomorrow = (deals.today_local() + timedelta(days=1)).isoformat()
     response = client.post(urls(s)["new"], data=form_post(deal_date=tomorrow, counterparty_name="新单位有限公司"))
     assert response.status_code == 400 and "日期不能晚于今天" in response.get_data(as_text=True)
+
+
+# ---- in Chromium (CSRF on) ----------------------------------------------------------------------------
+
+
+@SQLITE
+def test_chromium_host_records_and_the_counterparty_confirms_on_a_phone(live_server, browser, backend, screenshot_dir, tmp_path):  # noqa: ANN001
+    from playwright.sync_api import expect
+
+    from tests.browser_helpers import PHONE, phone_context_args
+    from tests.browser_helpers import login as browser_login
+
+    app, base_url = live_server
+    with app.app_context():
+        event = past_event()
+        host = make_user(Role.HOST, base=event.host_base)
+        db.session.commit()
+        event_id, email = event.id, host.email
+    evidence = tmp_path / "签约页.pdf"
+    evidence.write_bytes(PDF)
+
+    context = browser.new_context()
+    page = context.new_page()
+    browser_login(page, base_url, email)
+    page.goto(f"{base_url}/events/{event_id}/deals")
+    expect(page.locator("#no-deals")).to_be_visible()
+    page.click("#new-deal")
+    values = data()
+    for name in ("counterparty_name", "counterparty_uscc", "counterparty_contact", "counterparty_email", "amount_wan", "description"):
+        page.fill(f"#{name}", values[name])
+    page.select_option("#counterparty_type", "sme")
+    page.select_option("#kind", "technology")
+    page.select_option("#stage", "signed")
+    page.fill("#deal_date", values["deal_date"])
+    page.set_input_files("#evidence", str(evidence))
+    page.click("#save-deal")
+    expect(page.locator("#deal-status")).to_have_attribute("data-status", "unconfirmed")
+    expect(page.locator("#evidence")).to_contain_text("签约页.pdf")
+    context.close()
+
+    with app.app_context():
+        deal = db.session.scalar(select(Deal).where(Deal.event_id == event_id))
+        mail = db.session.scalar(select(MailMessage).where(MailMessage.key.startswith(f"deal-confirm:{deal.id}:")))
+        link = re.search(r"https?://\S+/deals/confirm/[A-Za-z0-9_-]{43}", mail.body).group(0)
+        deal_id = deal.id
+    phone = browser.new_context(**phone_context_args())
+    page = phone.new_page()
+    page.goto(base_url + link[link.index("/deals/confirm/") :])
+    expect(page.locator("#fact-party")).to_contain_text("福州精测科技有限公司")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.click("#dispute-deal")  # no reason: refused, nothing changes
+    expect(page.locator("#note")).to_have_class(re.compile("is-invalid"))
+    page.click("#confirm-deal")
+    expect(page.locator("#answer-state")).to_have_attribute("data-status", "confirmed")
+    expect(page.locator("#saved")).to_be_visible()
+    page.screenshot(path=str(screenshot_dir / "deal-confirmed-phone.png"), full_page=True)
+    phone.close()
+    with app.app_context():
+        assert db.session.get(Deal, deal_id).status == DealStatus.CONFIRMED.value
