@@ -86,6 +86,7 @@ def test_dashboard_and_access(app, client, world):  # noqa: ANN001
     for title in NAMES:
         assert title in page
     assert 'id="deals-chart"' in page and "vendor/chartjs/chart.umd.min.js" in page
+    assert 'id="satisfaction-missing"' in page  # no survey answer yet: the chart is skipped and says why
     assert "cdn" not in page.lower()
     assert "均记 100 分" in page  # the single / all-equal rule stated on the page
     assert "第 1 名 / 共 3 场" in page
@@ -217,6 +218,22 @@ def test_dashboard_charts_render_in_chromium(live_server, page):  # noqa: ANN001
 
     app, base_url = live_server
     world = build(app)
+    with app.app_context():  # two survey answers on the first event: the satisfaction chart is drawn
+        from eventhub.assessment import surveys
+        from eventhub.assessment.models import SurveyInvitation, SurveyResponse
+
+        event = db.session.get(Event, world["event_ids"][0])
+        questionnaire = surveys.ensure_questionnaire(event.campaign)
+        overall = next(q for q in questionnaire.questions if q.key == "overall")
+        for score in (4, 5):
+            registration, _payload = ticketed(event)
+            invitation = SurveyInvitation(
+                event_id=event.id, registration_id=registration.id, questionnaire_id=questionnaire.id, token_hash=secrets.token_hex(32), closes_at=utcnow()
+            )
+            db.session.add(invitation)
+            db.session.flush()
+            db.session.add(SurveyResponse(invitation_id=invitation.id, event_id=event.id, answers={str(overall.id): score}))
+        db.session.commit()
     browser_login(page, base_url, world["organiser"])
     page.goto(f"{base_url}/campaigns/{world['campaign_id']}/assessment")
     page.wait_for_function("window.assessmentChartsReady === true")
@@ -224,6 +241,7 @@ def test_dashboard_charts_render_in_chromium(live_server, page):  # noqa: ANN001
     for chart_id in ("deals-chart", "response-chart", "composite-chart"):
         assert page.evaluate(f"Chart.getChart('{chart_id}') !== undefined"), chart_id
     assert page.evaluate("Chart.getChart('deals-chart').data.labels") == list(NAMES)
+    assert page.evaluate("Chart.getChart('satisfaction-chart').data.datasets[0].data") == [0, 0, 0, 1, 1]
     page.goto(f"{base_url}/campaigns/{world['campaign_id']}/assessment/report")
     page.wait_for_function("window.assessmentChartsReady === true")
     assert page.evaluate("Chart.getChart('deals-chart') !== undefined")

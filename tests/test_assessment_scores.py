@@ -240,3 +240,78 @@ def test_set_weights_validates_and_audits(app):
         assert settings.weights["nps"] == 2 and settings.weights["deals_confirmed"] == 0
         assert scores.campaign_weights(event.campaign)["satisfaction_mean"] == 3
         assert db.session.scalar(select(AuditLog).where(AuditLog.action == "assessment.weights")) is not None
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_collect_reads_deals_mechanisms_and_surveys(app):
+    """The adapter reads the three parts' real figures (rows made as their services leave them)."""
+    pytest.importorskip("eventhub.assessment.deals")
+    pytest.importorskip("eventhub.assessment.mechanisms")
+    from eventhub.assessment import surveys
+    from eventhub.assessment.models import Deal, DealStatus, Mechanism, MechanismCheck, MechanismMember, SurveyInvitation, SurveyResponse
+
+    with app.app_context():
+        event = make_event("华润", start=past(120))
+        attend(event)
+        attend(event)
+
+        def deal(status: DealStatus, amount: float | None) -> None:
+            db.session.add(
+                Deal(
+                    event_id=event.id,
+                    lead_party="华润",
+                    counterparty_name=f"测试公司{secrets.token_hex(3)}",
+                    counterparty_type="sme",
+                    counterparty_email="c@example.com",
+                    kind="technology",
+                    stage="signed",
+                    amount_wan=amount,
+                    deal_date=past(100),
+                    status=status.value,
+                    confirm_token_hash=secrets.token_hex(32),
+                )
+            )
+
+        deal(DealStatus.CONFIRMED, 120.5)
+        deal(DealStatus.CONFIRMED, None)
+        deal(DealStatus.UNCONFIRMED, 999)
+        deal(DealStatus.DISPUTED, 50)
+        deal(DealStatus.WITHDRAWN, 70)
+        mechanism = Mechanism(event_id=event.id, name="产业联盟", kind="alliance", formed_on=past(100))
+        idle = Mechanism(event_id=event.id, name="联合实验室", kind="joint_lab", formed_on=past(100))
+        db.session.add_all([mechanism, idle])
+        db.session.flush()
+        for mech, active in ((mechanism, True), (idle, False)):
+            member = MechanismMember(mechanism_id=mech.id, org_name="成员单位", email=f"m{mech.id}@example.com")
+            db.session.add(member)
+            db.session.flush()
+            db.session.add(
+                MechanismCheck(mechanism_id=mech.id, member_id=member.id, wave=3, token_hash=secrets.token_hex(32), answered_at=utcnow(), active=active)
+            )
+        questionnaire = surveys.ensure_questionnaire(event.campaign)
+        by_key = {q.key: q for q in questionnaire.questions}
+        registrations = [ticketed(event)[0] for _ in range(4)]
+        for i, registration in enumerate(registrations):
+            invitation = SurveyInvitation(
+                event_id=event.id, registration_id=registration.id, questionnaire_id=questionnaire.id, token_hash=secrets.token_hex(32), closes_at=utcnow()
+            )
+            db.session.add(invitation)
+            db.session.flush()
+            if i < 2:  # two of four answer: overall 4 and 5, NPS 10 and 6
+                answers = {str(by_key["overall"].id): 4 + i, str(by_key["nps"].id): (10, 6)[i]}
+                db.session.add(SurveyResponse(invitation_id=invitation.id, event_id=event.id, answers=answers))
+        db.session.commit()
+
+        figures = scores.collect(event)
+        assert figures.sources_missing == []
+        assert (figures.deals_confirmed, figures.deals_unconfirmed, figures.deals_disputed) == (2, 1, 1)
+        assert figures.deal_amount_wan == pytest.approx(120.5)
+        assert figures.sme_attendees == 2
+        assert figures.mechanisms == 2
+        assert figures.stability_3m == pytest.approx(0.5) and figures.stability_6m is None  # nobody asked at 6 months yet
+        assert figures.responses == 2 and figures.response_rate == pytest.approx(0.5)
+        assert figures.satisfaction_mean == pytest.approx(4.5)
+        assert figures.nps == pytest.approx(0)  # one promoter, one detractor
+        values = scores.metric_values(figures)
+        assert values["deals_per_100_sme"] == pytest.approx(100)  # 2 confirmed per 2 SME attendees
+        assert values["stability_3m"] == pytest.approx(50) and values["response_rate"] == pytest.approx(50)

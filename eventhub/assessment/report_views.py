@@ -43,15 +43,24 @@ def _event_or_404(event_id: int) -> Event:
 
 
 def _satisfaction_distribution(rows: list[scores.EventRow]) -> dict[str, Any] | None:
-    """Counts of answers 1–5 to the “overall” question per event, from the surveys part (None while it is not there)."""
+    """Counts of the answers 1–5 to the “overall” question per event (all questionnaire versions the
+    event used), from the surveys part's ``question_results``; None when no event has an answer."""
     try:
-        from eventhub.assessment.surveys import overall_distribution  # type: ignore[attr-defined]
+        from eventhub.assessment.surveys import event_questionnaires, question_results
     except ImportError:
         return None
     series = []
     for r in rows:
-        counts = overall_distribution(r.event)
-        series.append({"label": r.event.host_base.display_short_name, "data": [int(counts.get(k, counts.get(str(k), 0)) or 0) for k in range(1, 6)]})
+        counts = [0] * 5
+        for questionnaire in event_questionnaires(r.event):
+            for result in question_results(r.event, questionnaire, include_text=False):
+                if result.question.key == "overall" and result.question.kind == "scale5":
+                    for label, count, _share in result.rows:
+                        if label in {"1", "2", "3", "4", "5"}:
+                            counts[int(label) - 1] += count
+        series.append({"label": r.event.host_base.display_short_name, "data": counts})
+    if not any(sum(s["data"]) for s in series):
+        return None
     return {"labels": ["1", "2", "3", "4", "5"], "series": series}
 
 

@@ -53,6 +53,7 @@ class EventFigures:
     deals_confirmed: int = 0
     deals_unconfirmed: int = 0
     deals_disputed: int = 0
+    deals_confirmed_duplicates: int = 0  # confirmed deals flagged as a likely duplicate (counted, shown as a warning)
     deal_amount_wan: float = 0.0  # sum of the confirmed deals' amounts (万元)
     sme_attendees: int = 0  # checked-in registrations of SMEs and start-ups
     mechanisms: int = 0
@@ -88,11 +89,7 @@ def _pick(data: Mapping[str, Any], *keys: str, default: Any = None) -> Any:
 
 
 def _share(value: Any) -> float | None:
-    """A share as 0–1, whether the part gave 0–1 or a percentage."""
-    if value is None:
-        return None
-    value = float(value)
-    return value / 100 if value > 1 else value
+    return None if value is None else float(value)
 
 
 def sme_attendees(event: Event) -> int:
@@ -122,30 +119,31 @@ def collect(event: Event) -> EventFigures:
         figures.sources_missing.append("deals")
     else:
         d = deal_figures(event)
-        figures.deals_confirmed = int(_pick(d, "confirmed", "confirmed_count", "deals_confirmed", default=0))
-        figures.deals_unconfirmed = int(_pick(d, "unconfirmed", "unconfirmed_count", "deals_unconfirmed", default=0))
-        figures.deals_disputed = int(_pick(d, "disputed", "disputed_count", "deals_disputed", default=0))
-        figures.deal_amount_wan = float(_pick(d, "confirmed_amount_wan", "confirmed_amount", "amount_wan", "amount", default=0.0))
+        figures.deals_confirmed = int(_pick(d, "confirmed", default=0))
+        figures.deals_unconfirmed = int(_pick(d, "unconfirmed", default=0))
+        figures.deals_disputed = int(_pick(d, "disputed", default=0))
+        figures.deals_confirmed_duplicates = int(_pick(d, "confirmed_duplicates", default=0))
+        figures.deal_amount_wan = float(_pick(d, "confirmed_amount_wan", default=0.0))
     try:
         from eventhub.assessment.mechanisms import mechanism_figures
     except ImportError:
         figures.sources_missing.append("mechanisms")
     else:
         m = mechanism_figures(event)
-        figures.mechanisms = int(_pick(m, "mechanisms", "count", "total", default=0))
-        figures.stability_3m = _share(_pick(m, "stability_3m", "active_share_3", "share_3", "active_3m"))
-        figures.stability_6m = _share(_pick(m, "stability_6m", "active_share_6", "share_6", "active_6m"))
+        figures.mechanisms = int(_pick(m, "mechanisms", default=0))
+        figures.stability_3m = _share(_pick(m, "share_active_3"))  # active ÷ mechanisms asked at 3 months (None: nobody asked yet)
+        figures.stability_6m = _share(_pick(m, "share_active_6"))
     try:
         from eventhub.assessment.surveys import survey_figures
     except ImportError:
         figures.sources_missing.append("surveys")
     else:
         s = survey_figures(event)
-        figures.responses = int(_pick(s, "responded", "responses", "response_count", default=0))
-        figures.response_rate = _share(_pick(s, "response_rate", "rate"))
-        mean = _pick(s, "mean_overall", "overall_mean", "satisfaction_mean", "mean")
+        figures.responses = int(_pick(s, "responded", default=0))
+        figures.response_rate = _share(_pick(s, "response_rate"))  # None: nobody invited
+        mean = _pick(s, "overall_mean")
         figures.satisfaction_mean = float(mean) if mean is not None else None
-        nps = _pick(s, "nps", "NPS")
+        nps = _pick(s, "nps")
         figures.nps = float(nps) if nps is not None else None
     return figures
 
