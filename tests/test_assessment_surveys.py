@@ -376,8 +376,9 @@ def test_figures_and_distributions(app):  # noqa: ANN001
         assert campaign_wide[0].n == 4
 
         # Non-respondents: the one without an answer.
-        pending = db.session.execute(surveys.non_respondents_query(event)).all()
-        assert [inv.id for inv, _reg in pending] == [rows[4].id]
+        pending = list(db.session.scalars(surveys.non_respondents_query(event)))
+        assert [inv.id for inv in pending] == [rows[4].id]
+        assert list(surveys.registrations_of(pending)) == [rows[4].registration_id]
 
         # The export neutralises formula-looking answers; the host's version has no answers sheet.
         from io import BytesIO

@@ -346,11 +346,13 @@ def survey_results(event_id: int) -> str:
     event, full = _access(event_id)
     used, chosen = _chosen_version(event)
     results = svc.question_results(event, chosen, include_text=full) if chosen is not None else []
-    pending = None
+    pending, registrations = None, {}
     if full:
         pending = db.paginate(svc.non_respondents_query(event), page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+        registrations = svc.registrations_of(pending.items)
     return render_template(
         "assessment/survey/results.html",
+        registrations=registrations,
         event=event,
         full=full,
         figures=svc.survey_figures(event),

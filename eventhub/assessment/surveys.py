@@ -848,14 +848,22 @@ def event_questionnaires(event: Event) -> list[Questionnaire]:
 
 
 def non_respondents_query(event: Event) -> Any:
-    """Invitations of the event without an answer, with their registration, by organisation and name."""
+    """Invitations of the event without an answer, by organisation and name (for ``db.paginate``)."""
     answered = exists(select(SurveyResponse.id).where(SurveyResponse.invitation_id == SurveyInvitation.id))
     return (
-        select(SurveyInvitation, Registration)
+        select(SurveyInvitation)
         .join(Registration, Registration.id == SurveyInvitation.registration_id)
         .where(SurveyInvitation.event_id == event.id, ~answered)
         .order_by(Registration.organisation, Registration.name, SurveyInvitation.id)
     )
+
+
+def registrations_of(invitations: Iterable[SurveyInvitation]) -> dict[int, Registration]:
+    """The registrations behind a page of invitations, in one query."""
+    ids = {i.registration_id for i in invitations}
+    if not ids:
+        return {}
+    return {r.id: r for r in db.session.scalars(select(Registration).where(Registration.id.in_(ids)))}
 
 
 def not_yet_eligible_reason(event: Event, now: datetime | None = None) -> str | None:
