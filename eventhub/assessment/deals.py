@@ -40,7 +40,7 @@ from typing import Any
 
 from flask import has_request_context
 from flask_babel import gettext
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 
 from eventhub.assessment.models import DEAL_KIND_LABELS, DEAL_STAGE_LABELS, DEAL_STATUS_LABELS, Deal, DealEvidence, DealKind, DealStage, DealStatus
 from eventhub.core import audit
@@ -610,9 +610,21 @@ def respond(deal: Deal, action: str, note: str = "", *, at: datetime | None = No
         raise DealError({"note": _("说明不能超过 %(n)d 个字符。", n=NOTE_MAX)})
     if action == "dispute" and not note:
         raise DealError({"note": _("提出异议时请说明理由，例如哪些信息不符。")})
-    deal.status = DealStatus.CONFIRMED.value if action == "confirm" else DealStatus.DISPUTED.value
-    deal.responded_at = at or utcnow()
-    deal.response_note = note
+    # one conditional UPDATE: of two simultaneous answers on the same link, exactly one is taken
+    result = db.session.execute(
+        update(Deal)
+        .where(Deal.id == deal.id, Deal.status == DealStatus.UNCONFIRMED.value, Deal.confirm_token_hash == deal.confirm_token_hash)
+        .values(
+            status=DealStatus.CONFIRMED.value if action == "confirm" else DealStatus.DISPUTED.value,
+            responded_at=at or utcnow(),
+            response_note=note,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise DealError(_("您已答复过该合作项目。如有变化，请联系承办方修改后重新发送确认邮件。"))
+    db.session.refresh(deal)
     audit.record(f"deal.{action}", deal, after={"status": deal.status, "note": note}, actor=f"合作方 {deal.counterparty_email}")
     if action == "dispute":
         _mail_dispute(deal)
