@@ -69,6 +69,7 @@ from eventhub.registration.models import (
     RegistrationQuota,
     RegistrationStatus,
 )
+from eventhub.registration.tickets import PreparedTicket
 
 NAME_MIN, NAME_MAX = 2, 50
 ORG_MIN, ORG_MAX = 2, 200
@@ -486,6 +487,7 @@ def register(event: Event, data: Mapping[str, Any], *, now: datetime | None = No
         pub = open_publication(event)
         check_window(pub, now)
         clean = clean_input(event, pub, data)
+        prepared = _prepare_ticket(event, pub)  # before the write lock: the QR PNG is the costly part of a registration
         begin_write()
         quotas = _quotas(event, pub)
         for sid in clean["session_ids"]:  # a friendly early answer; the UPDATE below decides
@@ -522,7 +524,7 @@ def register(event: Event, data: Mapping[str, Any], *, now: datetime | None = No
             if full is not None and full.session_id is not None:
                 raise _full_session_error(pub, full)
             if full is None:
-                _confirm(registration)
+                _confirm(registration, prepared)
             else:
                 registration.status = WAITLISTED
                 registration.waitlisted_at = utcnow()
@@ -534,7 +536,7 @@ def register(event: Event, data: Mapping[str, Any], *, now: datetime | None = No
             actor=None,
         )
         template = {CONFIRMED: "registration_confirmed", WAITLISTED: "registration_waitlisted", PENDING: "registration_received"}[registration.status]
-        _mail(registration, template, f"registration:{registration.id}:{registration.status}", private_link=private_url(token))
+        _mail(registration, template, f"registration:{registration.id}:{registration.status}", private_link=private_url(token), prepared=prepared)
         db.session.commit()
     except IntegrityError as exc:  # the same mobile / e-mail registered at the same moment
         db.session.rollback()
@@ -547,15 +549,33 @@ def register(event: Event, data: Mapping[str, Any], *, now: datetime | None = No
     return registration, token
 
 
-def _confirm(registration: Registration) -> None:
-    """Mark confirmed (the places are already taken) and issue the ticket."""
+def _prepare_ticket(event: Event, pub: Publication) -> PreparedTicket | None:
+    """A ticket signed and drawn ahead (:class:`tickets.PreparedTicket`) when this registration will
+    most likely be confirmed: automatic approval and, by a read outside the transaction, a free
+    event place (or no limit). A guess only — the conditional UPDATE inside decides; a prepared
+    ticket that is not used costs CPU but holds no lock."""
+    from eventhub.registration.tickets import prepare_ticket
+
+    if pub.approval_mode == ApprovalMode.MODERATED.value:
+        return None
+    if pub.registration_capacity is not None:
+        place = db.session.execute(
+            select(RegistrationQuota.used, RegistrationQuota.capacity).where(RegistrationQuota.event_id == event.id, RegistrationQuota.session_id.is_(None))
+        ).first()
+        if place is not None and place.used >= place.capacity:
+            return None  # wait-listed: no ticket
+    return prepare_ticket(event)
+
+
+def _confirm(registration: Registration, prepared: PreparedTicket | None = None) -> None:
+    """Mark confirmed (the places are already taken) and issue the ticket (with the prepared code when usable)."""
     from eventhub.registration.tickets import issue_ticket
 
     registration.status = CONFIRMED
     registration.confirmed_at = utcnow()
     registration.needs_reapproval = False
     db.session.flush()
-    issue_ticket(registration)
+    issue_ticket(registration, prepared)
 
 
 def _release(registration: Registration, reason: str) -> None:
@@ -840,13 +860,20 @@ def update_answers(registration: Registration, data: Mapping[str, Any]) -> Regis
 TICKET_MAILS = frozenset({"registration_confirmed", "registration_promoted", "registration_ticket_reissued"})
 
 
-def ticket_attachment(registration: Registration) -> tuple[str, str, bytes] | None:
-    """The valid ticket's QR as a PNG attachment ``ticket-<code>.png`` (None without a valid ticket)."""
-    from eventhub.registration.tickets import TicketError, qr_png, ticket_payload
+def ticket_attachment(registration: Registration, prepared: PreparedTicket | None = None) -> tuple[str, str, bytes] | None:
+    """The valid ticket's QR as a PNG attachment ``ticket-<code>.png`` (None without a valid ticket).
+
+    ``prepared``: the PNG drawn before the transaction (:func:`tickets.prepare_ticket`), used when it
+    is this ticket's — the ticket was just issued with its code under the active key.
+    """
+    from eventhub.registration.tickets import TicketError, prepared_png, qr_png, ticket_payload
 
     ticket = registration.ticket
     if registration.status != CONFIRMED or ticket is None or ticket.revoked_at is not None:
         return None
+    png = prepared_png(ticket, prepared)
+    if png is not None:
+        return (f"ticket-{ticket.code}.png", "image/png", png)
     try:
         payload = ticket_payload(ticket)
     except TicketError:
@@ -863,7 +890,7 @@ def _link(endpoint: str, token: str | None) -> str | None:
         return None
 
 
-def _mail(registration: Registration, template: str, key: str, **context: Any) -> None:
+def _mail(registration: Registration, template: str, key: str, *, prepared: PreparedTicket | None = None, **context: Any) -> None:
     """Queue one keyed registration mail; a confirmation carries the ticket QR (PNG) and the links.
 
     The private link is rebuilt from :func:`token_for` when the caller has no token at hand
@@ -876,7 +903,7 @@ def _mail(registration: Registration, template: str, key: str, **context: Any) -
     sessions = [s for s in (pub.sessions if pub is not None else []) if s.id in (registration.session_ids or [])]
     token = token_for(registration)
     private_link = context.pop("private_link", None) or (private_url(token) if token else None)
-    attachment = ticket_attachment(registration) if template in TICKET_MAILS else None
+    attachment = ticket_attachment(registration, prepared) if template in TICKET_MAILS else None
     send_mail(
         registration.email,
         template,
