@@ -174,3 +174,87 @@ def deal_confirm(token: str) -> _DealAny:
 
 
 # ==== end of the deal confirmation section ============================================================
+
+
+# ==== mechanism follow-up (合作机制回访) — added by the mechanisms helper ================================
+# The member's link /mechanisms/check/<token>: one click "仍在运行" / "已停止" plus an optional note,
+# changeable while the wave is open (see eventhub.assessment.mechanisms). Opening it never answers.
+
+from flask import abort as _mech_abort  # noqa: E402
+from flask import current_app as _mech_current_app  # noqa: E402
+from flask import make_response as _mech_make_response  # noqa: E402
+from flask import redirect as _mech_redirect  # noqa: E402
+from flask import render_template as _mech_render_template  # noqa: E402
+from flask import request as _mech_request  # noqa: E402
+from flask import url_for as _mech_url_for  # noqa: E402
+from flask_babel import gettext as _mech_gettext  # noqa: E402
+
+from eventhub.assessment import bp as _mech_bp  # noqa: E402
+from eventhub.assessment import mechanisms as _mechanisms  # noqa: E402
+from eventhub.assessment.mechanism_forms import CheckAnswerForm as _MechCheckAnswerForm  # noqa: E402
+from eventhub.assessment.models import MECHANISM_KIND_LABELS as _MECH_KIND_LABELS  # noqa: E402
+from eventhub.assessment.models import MechanismKind as _MechanismKind  # noqa: E402
+from eventhub.core.permissions import public as _mech_public  # noqa: E402
+from eventhub.extensions import csrf as _mech_csrf  # noqa: E402
+from eventhub.extensions import db as _mech_db  # noqa: E402
+from eventhub.extensions import limiter as _mech_limiter  # noqa: E402
+
+MECHANISM_CHECK_RATE_LIMIT = "10 per minute"
+
+
+def _mech_check_limit() -> str:
+    return _mech_current_app.config.get("MECHANISM_CHECK_RATE_LIMIT", MECHANISM_CHECK_RATE_LIMIT)
+
+
+def _mech_private(response: _DealAny) -> _DealAny:
+    """The URL is the secret: never cached, indexed or sent on as a referrer (as registration's ``_private``)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@_mech_bp.route("/mechanisms/check/<token>", methods=["GET", "POST"])
+@_mech_public
+@_mech_csrf.exempt  # the form checks the same token itself, so an expired page keeps the typed note
+@_mech_limiter.limit(_mech_check_limit, methods=["POST"], error_message=lambda: _mech_gettext("提交过于频繁，请稍后再试。"))
+def mechanism_check(token: str) -> _DealAny:
+    """A member says whether the mechanism is still running (this member, this wave only)."""
+    check = _mechanisms.find_check(token)
+    if check is None:
+        _mech_abort(404)
+    mechanism = _mechanisms.check_mechanism(check)
+    form = _MechCheckAnswerForm()
+    if _mech_request.method == "GET":
+        form.note.data = check.note
+    context: dict[str, _DealAny] = {
+        "check": check,
+        "mechanism": mechanism,
+        "member": check.member,
+        "event": mechanism.event,
+        "kind_label": _mech_gettext(_MECH_KIND_LABELS[_MechanismKind(mechanism.kind)]),
+        "form": form,
+        "is_open": _mechanisms.answer_open(check),
+        "closes": _mechanisms.wave_closes(mechanism.event, check.wave),
+    }
+    if _mech_request.method == "GET":
+        return _mech_private(_mech_make_response(_mech_render_template("assessment/mechanisms/check.html", **context)))
+    if not form.validate_on_submit():  # only the CSRF token is checked by WTForms
+        error = _mech_gettext("页面已过期，请重新提交（已填写的内容仍在下方）。")
+        return _mech_private(_mech_make_response(_mech_render_template("assessment/mechanisms/check.html", error=error, **context), 400))
+    if not (form.active.data or form.stopped.data):
+        error = _mech_gettext("请点击“仍在运行”或“已停止”。")
+        return _mech_private(_mech_make_response(_mech_render_template("assessment/mechanisms/check.html", error=error, **context), 400))
+    try:
+        _mechanisms.answer_check(check, bool(form.active.data), form.note.data or "")
+    except _mechanisms.MechanismError as exc:
+        _mech_db.session.rollback()
+        if "note" in exc.errors:
+            form.note.errors = [*form.note.errors, exc.errors["note"]]
+        page = _mech_render_template("assessment/mechanisms/check.html", error=exc.errors.get(""), **context)
+        return _mech_private(_mech_make_response(page, 400))
+    _mech_db.session.commit()
+    return _mech_private(_mech_redirect(_mech_url_for("assessment.mechanism_check", token=token)))
+
+
+# ==== end of the mechanism follow-up section ==========================================================
