@@ -33,7 +33,6 @@ from tests.event_helpers import host_of, make_event
 from tests.factories import login, make_user
 
 END = date(2027, 5, 20)
-W3 = svc.wave_due  # (event, 3) → 2027-08-20 23:59:59 Beijing
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 RECORDED = shanghai(2027, 5, 21, 10)
@@ -90,7 +89,7 @@ def test_wave_dates_on_the_beijing_calendar_clamped_at_month_end(scene):
     event = scene["event"]
     assert svc.wave_day(event, 3) == date(2027, 8, 20)
     assert svc.wave_day(event, 6) == date(2027, 11, 20)
-    assert svc.wave_due(event, 3) == shanghai(2027, 8, 20, 23, 59, 59)
+    assert svc.wave_due(event, 3) == shanghai(2027, 8, 21, 9)  # the day after, in office hours
     assert svc.wave_closes(event, 3) == svc.wave_due(event, 6)  # the 3-month wave ends when the 6-month one starts
     assert svc.wave_closes(event, 6) == svc.wave_due(event, 6) + timedelta(days=svc.WAVE_WINDOW_DAYS)
     assert svc.add_months(date(2027, 11, 30), 3) == date(2028, 2, 29)  # leap year
@@ -116,7 +115,7 @@ def test_three_and_six_month_checks_are_sent_once(scene):
     mail = db.session.scalar(select(MailMessage).where(MailMessage.key == svc.check_key(mechanism.members[0].id, 3)))
     assert mail.recipient == mechanism.members[0].email
     assert "新能源产业链创新联盟" in mail.subject and "3 个月" in mail.subject
-    assert "/mechanisms/check/" in mail.body and "2027-11-20 23:59" in mail.body  # answerable until the 6-month wave
+    assert "/mechanisms/check/" in mail.body and "2027-11-21 09:00" in mail.body  # answerable until the 6-month wave
     assert mail.html_body and "/mechanisms/check/" in mail.html_body
     hashes = set(db.session.scalars(select(MechanismCheck.token_hash)))
     assert len(hashes) == 3 and all(len(h) == 64 for h in hashes)
@@ -317,7 +316,7 @@ def test_answer_changeable_while_open_then_frozen(scene):
     svc.answer_check(check, False, "  已解散  ", now=w6 - HOUR)
     db.session.commit()
     assert check.active is False and check.note == "已解散"
-    with pytest.raises(svc.MechanismError, match="已于 2027-11-20 23:59"):
+    with pytest.raises(svc.MechanismError, match="已于 2027-11-21 09:00"):
         svc.answer_check(check, True, now=w6 + HOUR)
     with pytest.raises(svc.MechanismError) as exc:
         svc.answer_check(check, True, "长" * (svc.NOTE_MAX + 1), now=w3 + DAY)

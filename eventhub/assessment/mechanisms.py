@@ -14,8 +14,8 @@ Rules decided here (the issue was silent on them):
   run of the job on, also for a wave that is still open), never removed or changed — their
   answers belong to them; ``formed_on`` and the kind are fixed too, name and description stay
   editable, and the mechanism cannot be deleted.
-* **When a wave is due.** Wave *w* is due once ``end_of_day(end_date + w months)`` (23:59:59
-  Beijing, day clamped at month end) has passed. The 3-month wave stays open until the 6-month
+* **When a wave is due.** Wave *w* is due once the day ``end_date + w months`` (Beijing calendar,
+  day clamped at month end) has passed, from 09:00 Beijing the next day (office hours). The 3-month wave stays open until the 6-month
   wave is due, the 6-month wave for :data:`WAVE_WINDOW_DAYS` days. A mechanism recorded late
   gets the wave that is open when the job next runs; a wave whose window has closed is never
   sent (a "3-month" question asked at month 7 would measure month 7 — the 6-month wave asks
@@ -48,7 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from eventhub.assessment.models import MECHANISM_KIND_LABELS, Mechanism, MechanismCheck, MechanismKind, MechanismMember
 from eventhub.core import audit
 from eventhub.core.mail import send_mail
-from eventhub.core.timeutil import as_utc, end_of_day, format_local, to_shanghai, utcnow
+from eventhub.core.timeutil import as_utc, format_local, shanghai, to_shanghai, utcnow
 from eventhub.core.urls import external_url
 from eventhub.core.validators import check_email
 from eventhub.events.models import Event, EventStatus
@@ -57,6 +57,7 @@ from eventhub.extensions import db
 from eventhub.plans.calls import _
 
 WAVES = (3, 6)  # months after the event's last day
+SEND_HOUR = 9  # Beijing: a wave goes out from 09:00 the day after its date
 WAVE_WINDOW_DAYS = 90  # the last wave is sent and answerable this long after its date (earlier waves: until the next is due)
 MEMBERS_MIN = 2
 MEMBERS_MAX = 50
@@ -100,8 +101,12 @@ def wave_day(event: Event, wave: int) -> date:
 
 
 def wave_due(event: Event, wave: int) -> datetime:
-    """The instant after which the wave is due: 23:59:59 Beijing on :func:`wave_day` (UTC)."""
-    return end_of_day(wave_day(event, wave))
+    """The instant after which the wave is due: 09:00 Beijing the day after :func:`wave_day` (UTC).
+
+    The wave day has then fully passed, and the question arrives in office hours, not at midnight.
+    """
+    day = wave_day(event, wave) + timedelta(days=1)
+    return shanghai(day.year, day.month, day.day, SEND_HOUR)
 
 
 def wave_closes(event: Event, wave: int) -> datetime:
