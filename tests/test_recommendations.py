@@ -122,3 +122,27 @@ def test_recommendations_page_add_and_withdraw(app, client):
     client.post(f"/recommendations/{rec_id}/delete", data={"confirm": "y"})
     with app.app_context():
         assert db.session.get(Recommendation, rec_id) is None
+
+
+def test_only_a_confirmed_deal_can_be_recommended_and_its_evidence_is_exported(app):
+    from eventhub.assessment import deals
+    from tests.test_assessment_deals import data, past_event
+
+    with app.app_context():
+        organiser = make_user(Role.ORGANISER)
+        event = past_event()
+        deal, _token = deals.record_deal(event, data(amount_wan="300"))
+        assert f"deal:{deal.id}" not in {c.key for c in recs.candidates()}
+        with pytest.raises(recs.RecommendationError):  # the host's word alone is no evidence
+            recs.recommend("deal", deal.id, "yixing", "央企与中小企业合作典型", organiser)
+
+        deals.respond(deal, "confirm", "属实")
+        assert f"deal:{deal.id}" in {c.key for c in recs.candidates()}
+        rec = recs.recommend("deal", deal.id, "yixing", "央企与中小企业合作典型", organiser)
+        ev = recs.evidence(rec)
+        assert not ev.missing and ev.org_name == deal.counterparty_name and ev.host == event.host_base.name
+        assert ev.deals and deal.counterparty_name in ev.deals[0]
+
+        workbook = load_workbook(io.BytesIO(recs.export_xlsx("yixing")))
+        cells = [str(c.value) for row in workbook.active.iter_rows() for c in row if c.value is not None]
+        assert any(deal.counterparty_name in value for value in cells)

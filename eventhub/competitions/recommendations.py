@@ -49,7 +49,7 @@ class RecommendationError(ValueError):
 
 @dataclass
 class Candidate:
-    key: str  # "application:12" / "entry:7"
+    key: str  # "application:12" / "entry:7" / "deal:3"
     label: str
 
 
@@ -111,6 +111,15 @@ def candidates(q: str = "") -> list[Candidate]:
         Candidate(f"entry:{e.id}", _("大赛：%(project)s（%(org)s）", project=e.project_name, org=e.org_name))
         for e in db.session.scalars(entries.order_by(CompetitionEntry.id.desc()).limit(CANDIDATE_LIMIT))
     ]
+    from eventhub.assessment.models import Deal, DealStatus
+
+    confirmed = select(Deal).where(Deal.status == DealStatus.CONFIRMED.value)
+    if q:
+        confirmed = confirmed.where(or_(Deal.counterparty_name.icontains(q, autoescape=True), Deal.lead_party.icontains(q, autoescape=True)))
+    out += [
+        Candidate(f"deal:{d.id}", _("合作：%(lead)s × %(party)s", lead=d.lead_party, party=d.counterparty_name))
+        for d in db.session.scalars(confirmed.order_by(Deal.id.desc()).limit(CANDIDATE_LIMIT))
+    ]
     return out
 
 
@@ -119,12 +128,17 @@ def _target(ref_type: str, ref_id: int) -> Any:
         return db.session.get(ProjectApplication, ref_id)
     if ref_type == "entry":
         return db.session.get(CompetitionEntry, ref_id)
-    return None  # deals: issue 7
+    if ref_type == "deal":  # only a deal its counterparty confirmed may be recommended
+        from eventhub.assessment.models import Deal, DealStatus
+
+        deal = db.session.get(Deal, ref_id)
+        return deal if deal is not None and deal.status == DealStatus.CONFIRMED.value else None
+    return None
 
 
 def recommend(ref_type: str, ref_id: int, showcase: str, reason: str, actor: Any) -> Recommendation:
     errors: dict[str, str] = {}
-    if ref_type not in ("application", "entry"):  # "deal" arrives with issue 7
+    if ref_type not in REF_TYPES:
         errors["ref"] = _("请选择要推荐的项目。")
     elif _target(ref_type, ref_id) is None:
         errors["ref"] = _("所选项目不存在。")
@@ -266,7 +280,23 @@ def evidence(rec: Recommendation, cache: _ScoreCache | None = None) -> Evidence:
             leads=_leads(entry.application_id),
             deals=deal_evidence(application_id=entry.application_id) if entry.application_id else [],
         )
-    return Evidence(kind=_("合作成果"), deals=deal_evidence(deal_id=rec.ref_id), missing=not deal_evidence(deal_id=rec.ref_id))
+    from eventhub.assessment.models import Deal
+
+    deal = db.session.get(Deal, rec.ref_id)
+    lines = deal_evidence(deal_id=rec.ref_id)
+    if deal is None or not lines:
+        return Evidence(kind=_("合作成果"), missing=True)
+    event = db.session.get(Event, deal.event_id)
+    return Evidence(
+        kind=_("合作成果"),
+        project_name=f"{deal.lead_party} × {deal.counterparty_name}",
+        org_name=deal.counterparty_name,
+        org_type=_org_type(deal.counterparty_type),
+        contact=deal.counterparty_contact,
+        source=event.title if event else "",
+        host=event.host_base.name if event else "",
+        deals=lines,
+    )
 
 
 def _awards_with_competition(entry: CompetitionEntry) -> list[tuple[Award, Competition]]:
