@@ -94,6 +94,13 @@ def test_switching_back_to_chinese(client: FlaskClient) -> None:
 # ---- the catalogue --------------------------------------------------------------
 
 
+def _formatted(message) -> bool:  # noqa: ANN001
+    """Is the text %-formatted when shown? Templates always format (Jinja's new-style gettext);
+    Python code only when it passes variables, which Babel marks as python-format. A plain
+    "回收率（%）" column title in Python code is shown as it is, so its "%" is not stray."""
+    return message.python_format or any(path.endswith((".html", ".txt")) for path, _line in message.locations)
+
+
 def test_every_message_has_an_english_translation_with_the_same_placeholders() -> None:
     catalog = _en_catalog()
     problems = []
@@ -113,7 +120,7 @@ def test_every_message_has_an_english_translation_with_the_same_placeholders() -
         for string in strings:
             if Counter(PLACEHOLDER.findall(string)) != expected:
                 problems.append(f"placeholders differ: {ids[0]!r} -> {string!r}")
-            elif "%" in PLACEHOLDER.sub("", string).replace("%%", ""):
+            elif _formatted(message) and "%" in PLACEHOLDER.sub("", string).replace("%%", ""):
                 problems.append(f"stray %: {string!r}")
     assert count > 0
     assert not problems, "\n".join(problems)

@@ -50,7 +50,7 @@ class DealStage(StrEnum):
     SIGNED = "signed"  # 正式签约
 
 
-DEAL_STAGE_LABELS = {DealStage.INTENT: N_("意向"), DealStage.SIGNED: N_("正式签约")}
+DEAL_STAGE_LABELS = {DealStage.INTENT: N_("合作意向"), DealStage.SIGNED: N_("正式签约")}
 
 
 class DealStatus(StrEnum):
