@@ -29,7 +29,9 @@ Rules kept here (views and the API only parse and render):
   keep their random token; their later mails simply carry no link (:func:`token_for` checks).
 * SQLite: each call's transaction starts with ``BEGIN IMMEDIATE`` (see :func:`begin_write`), so
   concurrent registrations queue on the busy timeout instead of failing with "database is locked"
-  and every check in the transaction sees the state it then writes on.
+  and every check in the transaction sees the state it then writes on. The ticket a registration
+  will most likely get is signed and its QR PNG drawn *before* that (:func:`_prepare_ticket`), so the
+  write lock (on PostgreSQL the event quota's row lock) is not held while the mail's image is drawn.
 
 Each public function here is one transaction: it commits on success and rolls back on error.
 """
@@ -46,6 +48,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cryptography.fernet import InvalidToken
 from flask import current_app, has_request_context
 from flask_babel import gettext
 from sqlalchemy import func, select, text, update
@@ -564,7 +567,10 @@ def _prepare_ticket(event: Event, pub: Publication) -> PreparedTicket | None:
         ).first()
         if place is not None and place.used >= place.capacity:
             return None  # wait-listed: no ticket
-    return prepare_ticket(event)
+    try:
+        return prepare_ticket(event)
+    except (InvalidToken, ValueError):  # an undecryptable key (SECRET_KEY changed): decided inside, as before
+        return None
 
 
 def _confirm(registration: Registration, prepared: PreparedTicket | None = None) -> None:
