@@ -6,7 +6,6 @@
 
 from typing import Any as _Any  # noqa: E402
 
-from flask import Response as _Response  # noqa: E402
 from flask import abort as _abort  # noqa: E402
 from flask import current_app as _current_app  # noqa: E402
 from flask import make_response as _make_response  # noqa: E402
@@ -20,6 +19,9 @@ from eventhub.assessment import bp as _bp  # noqa: E402
 from eventhub.assessment import surveys as _surveys  # noqa: E402
 from eventhub.assessment.survey_forms import SurveyAnswerForm  # noqa: E402
 from eventhub.core.permissions import public as _public  # noqa: E402
+from eventhub.core.urls import secret_page as _deal_private
+from eventhub.core.urls import secret_page as _mech_private
+from eventhub.core.urls import secret_page as _survey_private
 from eventhub.events.models import Event as _Event  # noqa: E402
 from eventhub.extensions import csrf as _csrf  # noqa: E402
 from eventhub.extensions import db as _db  # noqa: E402
@@ -30,14 +32,6 @@ SURVEY_RATE_LIMIT = "10 per minute"
 
 def _survey_limit() -> str:
     return _current_app.config.get("SURVEY_RATE_LIMIT", SURVEY_RATE_LIMIT)
-
-
-def _survey_private(response: _Response) -> _Response:
-    """The URL is the secret: never cached, indexed or sent on as a referrer."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
 
 
 @_bp.route("/survey/<token>", methods=["GET", "POST"])
@@ -129,14 +123,6 @@ def _deal_confirm_limit() -> str:
     return _deal_current_app.config.get("DEAL_CONFIRM_RATE_LIMIT", DEAL_CONFIRM_RATE_LIMIT)
 
 
-def _deal_private(response: _DealAny) -> _DealAny:
-    """The URL is the secret: never cached, indexed or sent on as a referrer (as registration's ``_private``)."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
 @_deal_bp.route("/deals/confirm/<token>", methods=["GET", "POST"])
 @_deal_public
 @_deal_csrf.exempt  # the form checks the same token itself, so an expired page keeps the typed reason
@@ -204,14 +190,6 @@ MECHANISM_CHECK_RATE_LIMIT = "10 per minute"
 
 def _mech_check_limit() -> str:
     return _mech_current_app.config.get("MECHANISM_CHECK_RATE_LIMIT", MECHANISM_CHECK_RATE_LIMIT)
-
-
-def _mech_private(response: _DealAny) -> _DealAny:
-    """The URL is the secret: never cached, indexed or sent on as a referrer (as registration's ``_private``)."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
 
 
 @_mech_bp.route("/mechanisms/check/<token>", methods=["GET", "POST"])

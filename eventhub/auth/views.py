@@ -18,6 +18,7 @@ from eventhub.auth.models import User
 from eventhub.core import audit
 from eventhub.core.permissions import public
 from eventhub.core.timeutil import utcnow
+from eventhub.core.urls import secret_page as _private
 from eventhub.extensions import db, limiter
 
 DEFAULT_LINK_RATE_LIMIT = "10 per minute; 50 per hour"
@@ -81,13 +82,6 @@ def logout() -> Any:
 
 
 # ---- links from e-mails: invitation and password reset ----------------------------
-
-
-def _private(response: Response) -> Response:
-    """Pages whose URL holds a secret token: never cached, never sent on as a referrer."""
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _account_link(token: str, purpose: str) -> Response:

@@ -37,6 +37,7 @@ from eventhub.competitions.models import (
 from eventhub.core.permissions import public, require
 from eventhub.core.timeutil import utcnow
 from eventhub.core.uploads import max_bytes, send_stored
+from eventhub.core.urls import secret_page as _private
 from eventhub.core.wordcount import count_zishu
 from eventhub.events.models import Event
 from eventhub.extensions import csrf, db, limiter
@@ -107,14 +108,6 @@ def _float(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
-
-
-def _private(response: Response) -> Response:
-    """The entrant's private pages: the URL is the secret, so never cache, index or refer it on."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
 
 
 def _event_choices() -> list[SelectChoice]:

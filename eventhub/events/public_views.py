@@ -21,6 +21,7 @@ from wtforms import BooleanField, EmailField, StringField, TelField, TextAreaFie
 
 from eventhub.core.permissions import can_view_event_private, public
 from eventhub.core.uploads import KINDS, max_bytes, send_stored
+from eventhub.core.urls import secret_page as _private
 from eventhub.core.wordcount import count_zishu
 from eventhub.events import bp
 from eventhub.events import public as pages
@@ -52,14 +53,6 @@ class NeedResponseForm(FlaskForm):
 def _required(form: NeedResponseForm) -> None:
     for name in ("org_name", "uscc", "contact_name", "contact_mobile", "contact_email", "proposal", "consent"):
         form[name].flags.required = True
-
-
-def _private(response: Response) -> Response:
-    """The answer's private pages: their URL is the secret, so never cache, index or refer it on."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
 
 
 def _event_or_404(event_id: int) -> Event:

@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from eventhub.core.permissions import public
 from eventhub.core.timeutil import utcnow
+from eventhub.core.urls import secret_page as _private
 from eventhub.events.content import Publication, publication
 from eventhub.events.models import ApprovalMode, Event
 from eventhub.extensions import csrf, db, limiter
@@ -34,13 +35,6 @@ RATE_LIMIT = "5 per minute"
 
 def _register_limit() -> str:
     return current_app.config.get("REGISTRATION_RATE_LIMIT", RATE_LIMIT)
-
-
-def _private(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
 
 
 def _registration_or_404(token: str) -> Registration:

@@ -20,6 +20,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from eventhub.core.permissions import can_manage_event, public, require
+from eventhub.core.urls import secret_page as _private
 from eventhub.events.content import publication
 from eventhub.events.models import Event
 from eventhub.extensions import db, limiter
@@ -31,13 +32,6 @@ from eventhub.roadshow.live_forms import ConflictForm, InterestForm, PublishForm
 from eventhub.roadshow.models import PANEL_ROLE_LABELS, MatchmakingLead, PanelRole, ProjectApplication, RoadshowSession
 
 PER_PAGE = 50
-
-
-def _private(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
 
 
 def _sync_quietly(event: Event, actor: Any) -> live.SyncReport | None:

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 
 from eventhub.core.permissions import public
 from eventhub.core.uploads import max_bytes
+from eventhub.core.urls import secret_page as _private
 from eventhub.core.wordcount import count_zishu
 from eventhub.events.content import Publication, publication
 from eventhub.events.models import Event
@@ -32,13 +33,6 @@ from eventhub.roadshow.models import ProjectApplication, ProjectCall
 
 def _call_limit() -> str:
     return current_app.config.get("ROADSHOW_CALL_RATE_LIMIT", calls.RATE_LIMIT)
-
-
-def _private(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
 
 
 def _call_or_404(event_id: int) -> tuple[Event, ProjectCall, Publication]:
