@@ -30,10 +30,8 @@ commits, refusals raise :class:`CompetitionError` with Chinese messages):
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
-import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -64,6 +62,7 @@ from eventhub.core import audit
 from eventhub.core.i18n import N_
 from eventhub.core.mail import send_mail
 from eventhub.core.timeutil import format_local, utcnow
+from eventhub.core.tokens import hash_token, new_token
 from eventhub.core.urls import external_url
 from eventhub.events.models import Event
 from eventhub.extensions import db
@@ -114,14 +113,6 @@ class CompetitionError(ValueError):
 
 
 # ---- tokens (the entrant's private link; the approach of events/responses.py) -------------
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def find_by_token(token: str) -> CompetitionEntry | None:

@@ -17,11 +17,9 @@ Rules kept here (views only parse and render):
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import io
 import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from eventhub.core import audit
 from eventhub.core.timeutil import format_local, utcnow
+from eventhub.core.tokens import hash_token, new_token
 from eventhub.core.uploads import DOCUMENT_KINDS, StoredFile, UploadError, check_upload, path_of, read_limited, save_bytes
 from eventhub.core.urls import external_url
 from eventhub.core.validators import check_email, check_mobile, check_uscc, mask_mobile
@@ -93,14 +92,6 @@ class ResponseInput:
 
 
 # ---- tokens ---------------------------------------------------------------------------
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def find_by_token(token: str) -> TechNeedResponse | None:

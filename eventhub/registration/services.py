@@ -42,7 +42,6 @@ import base64
 import hashlib
 import hmac
 import re
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,6 +56,7 @@ from werkzeug.routing import BuildError
 
 from eventhub.core import audit
 from eventhub.core.timeutil import as_utc, format_local, is_on_time, utcnow
+from eventhub.core.tokens import hash_token, new_token
 from eventhub.core.urls import external_url
 from eventhub.core.validators import check_email, check_mobile, check_uscc, mask_mobile
 from eventhub.events import public as pages
@@ -114,14 +114,6 @@ class RegistrationError(ValueError):
 
 
 # ---- tokens ---------------------------------------------------------------------------
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 LINK_INFO = "eventhub/registration-link/v1"  # HMAC label: this derived key makes private links only

@@ -23,11 +23,9 @@ Rules kept here (views only parse and render):
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import io
 import re
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -41,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from eventhub.core import audit
 from eventhub.core.permissions import can_view_event_private
 from eventhub.core.timeutil import SHANGHAI, as_utc, format_local, is_on_time, local_to_utc, utcnow
+from eventhub.core.tokens import hash_token, new_token
 from eventhub.core.uploads import PDF_ONLY, StoredFile, UploadError, check_upload, path_of, read_limited, save_bytes
 from eventhub.core.urls import external_url
 from eventhub.core.wordcount import count_zishu
@@ -252,14 +251,6 @@ def save_call(event: Event, data: Mapping[str, Any], actor: Any) -> ProjectCall:
 
 
 # ---- tokens -------------------------------------------------------------------------------------
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def find_by_token(token: str) -> ProjectApplication | None:
