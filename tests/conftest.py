@@ -19,6 +19,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from werkzeug.routing.rules import Rule
 from werkzeug.serving import make_server
 
 from eventhub import create_app
@@ -28,6 +29,28 @@ from tests.pgserver import PostgresServer
 BACKENDS = ["sqlite", "postgresql"]
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "eventhub" / "translations"
 CHROMIUM = "/usr/bin/chromium"
+
+
+# ---- a faster app factory for the test session ----------------------------------------------------
+# Every test builds its own app, and Werkzeug compiles a Python URL builder for each of the ~800
+# rules of each app (0.15 s of the 0.19 s an app costs). The builder depends only on the rule's
+# parsed parts (``_trace``) — converters are reached through the bound rule at call time — so the
+# session reuses it across apps. Rules with defaults keep the normal path. Production builds one
+# app and is untouched.
+_BUILDERS: dict[tuple[object, ...], object] = {}
+_compile_builder = Rule._compile_builder
+
+
+def _cached_compile_builder(self: Rule, append_unknown: bool = True):  # noqa: ANN202
+    if self.defaults:
+        return _compile_builder(self, append_unknown)
+    key = (tuple(self._trace), append_unknown)
+    if key not in _BUILDERS:
+        _BUILDERS[key] = _compile_builder(self, append_unknown)
+    return _BUILDERS[key]
+
+
+Rule._compile_builder = _cached_compile_builder  # type: ignore[method-assign]
 
 
 def compile_catalogues(translations: Path = TRANSLATIONS) -> None:
