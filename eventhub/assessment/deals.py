@@ -44,6 +44,7 @@ from sqlalchemy import Select, func, or_, select, update
 
 from eventhub.assessment.models import DEAL_KIND_LABELS, DEAL_STAGE_LABELS, DEAL_STATUS_LABELS, Deal, DealEvidence, DealKind, DealStage, DealStatus
 from eventhub.core import audit
+from eventhub.core.spreadsheets import safe_cell as _safe_cell
 from eventhub.core.timeutil import format_local, to_shanghai, utcnow
 from eventhub.core.uploads import StoredFile, UploadError, check_upload, read_limited, save_bytes
 from eventhub.core.urls import external_url
@@ -745,12 +746,6 @@ EXPORT_HEADER = [
     "对方说明",
     "登记时间（北京时间）",
 ]
-
-
-def _safe_cell(value: Any) -> Any:
-    from eventhub.registration.queries import _safe_cell as safe
-
-    return safe(value)
 
 
 def _org_type_label(value: str) -> str:

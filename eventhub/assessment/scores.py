@@ -532,7 +532,7 @@ def format_metric(key: str, value: float | None) -> str:
 def _sheet(workbook: Any, title: str, header: list[str], rows: list[list[Any]], *, first: bool = False) -> None:
     from openpyxl.styles import Font
 
-    from eventhub.checkin.dashboard import _safe_cell  # the shared formula-injection guard of the exports
+    from eventhub.core.spreadsheets import safe_cell as _safe_cell
 
     sheet = workbook.active if first else workbook.create_sheet()
     sheet.title = title

@@ -882,7 +882,7 @@ def export_xlsx(event: Event, *, full: bool) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from eventhub.registration.queries import _safe_cell
+    from eventhub.core.spreadsheets import safe_cell as _safe_cell
 
     figures = survey_figures(event)
     workbook = Workbook()

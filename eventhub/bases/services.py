@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from eventhub.bases.models import BASE_TYPE_LABELS, BaseType, DemonstrationBase, Direction
 from eventhub.core import audit
+from eventhub.core.spreadsheets import safe_cell as _safe_cell
 from eventhub.core.timeutil import utcnow
 from eventhub.core.validators import check_email, check_mobile
 from eventhub.extensions import db
@@ -759,13 +760,6 @@ def commit_import(preview: ImportPreview, actor: Any = None) -> int:
 
 
 # ---- export ----------------------------------------------------------------------
-
-
-def _safe_cell(value: Any) -> Any:
-    """Stop spreadsheet formula injection: text starting with = + - @ is prefixed with '."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def export_rows(filters: BaseFilters) -> Iterator[list[Any]]:

@@ -37,6 +37,7 @@ from sqlalchemy import Integer, and_, cast, extract, func, or_, select
 from eventhub.auth.models import User
 from eventhub.checkin import services as checkin
 from eventhub.checkin.models import Checkin, CheckinList, CheckinScan
+from eventhub.core.spreadsheets import safe_cell as _safe_cell
 from eventhub.core.timeutil import format_local, to_shanghai, utcnow
 from eventhub.events.models import Event, EventSession
 from eventhub.extensions import db
@@ -392,13 +393,6 @@ def attendance_rows(event: Event) -> list[list[Any]]:
             ]
         )
     return out
-
-
-def _safe_cell(value: Any) -> Any:
-    """Cells starting with = + - @ are prefixed so Excel never runs them as formulas."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def attendance_xlsx(event: Event, rows: list[list[Any]]) -> bytes:

@@ -31,6 +31,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from eventhub.core import audit
+from eventhub.core.spreadsheets import safe_cell as _safe_cell
 from eventhub.core.timeutil import format_local, utcnow
 from eventhub.core.tokens import hash_token, new_token
 from eventhub.core.uploads import DOCUMENT_KINDS, StoredFile, UploadError, check_upload, path_of, read_limited, save_bytes
@@ -421,13 +422,6 @@ EXPORT_HEADER = [
     "承办方说明",
     "处理时间（北京时间）",
 ]
-
-
-def _safe_cell(value: Any) -> Any:
-    """Cells starting with = + - @ are prefixed so Excel never runs them as formulas."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def export_xlsx(need: TechNeed, responses: list[TechNeedResponse]) -> bytes:

@@ -20,6 +20,7 @@ from eventhub.bases.models import DemonstrationBase
 from eventhub.campaigns.models import Campaign
 from eventhub.core import audit
 from eventhub.core.permissions import Role, has_permission
+from eventhub.core.spreadsheets import safe_cell as _safe_cell
 from eventhub.core.timeutil import as_utc, format_local, utcnow
 from eventhub.core.validators import check_email, check_mobile
 from eventhub.core.wordcount import count_zishu
@@ -650,13 +651,6 @@ EXPORT_HEADER = [
     "电子邮箱",
     "提醒",
 ]
-
-
-def _safe_cell(value: Any) -> Any:
-    """Cells starting with = + - @ are prefixed so Excel never runs them as formulas."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def export_rows(campaign: Campaign) -> list[list[Any]]:

@@ -21,6 +21,7 @@ from sqlalchemy import Select, and_, cast, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import selectinload
 
+from eventhub.core.spreadsheets import safe_cell as _safe_cell
 from eventhub.core.timeutil import format_local
 from eventhub.events.content import Publication, publication
 from eventhub.events.models import Event
@@ -309,13 +310,6 @@ EXPORT_HEADER = [
     "取消时间（北京时间）",
     "承办方说明",
 ]
-
-
-def _safe_cell(value: Any) -> Any:
-    """Cells starting with = + - @ are prefixed so Excel never runs them as formulas."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def export_rows(event: Event, filters: Filters) -> list[Registration]:

@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 
 from eventhub.core import audit
 from eventhub.core.permissions import can_view_event_private
+from eventhub.core.spreadsheets import safe_cell as _safe_cell
 from eventhub.core.timeutil import SHANGHAI, as_utc, format_local, is_on_time, local_to_utc, utcnow
 from eventhub.core.tokens import hash_token, new_token
 from eventhub.core.uploads import PDF_ONLY, StoredFile, UploadError, check_upload, path_of, read_limited, save_bytes
@@ -714,13 +715,6 @@ EXPORT_HEADER = [
     "预审排名",
     "预审标准化得分",
 ]
-
-
-def _safe_cell(value: Any) -> Any:
-    """Cells starting with = + - @ are prefixed so Excel never runs them as formulas."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def export_xlsx(call: ProjectCall, applications: Sequence[ProjectApplication], actor: Any) -> bytes:
