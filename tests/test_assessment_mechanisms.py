@@ -13,8 +13,6 @@
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -29,6 +27,7 @@ from eventhub.core.permissions import Role
 from eventhub.core.timeutil import shanghai, to_shanghai, utcnow
 from eventhub.events.models import Event, EventStatus
 from eventhub.extensions import db
+from tests.concurrency import run_concurrently
 from tests.event_helpers import host_of, make_event
 from tests.factories import login, make_user
 
@@ -214,35 +213,6 @@ def test_two_schedulers_at_once_ask_each_member_once_per_wave(make_app):  # noqa
                 select(MechanismCheck.member_id, MechanismCheck.wave, func.count()).group_by(MechanismCheck.member_id, MechanismCheck.wave)
             ).all()
             assert all(n == 1 for _m, _w, n in rows)
-
-
-def run_concurrently(app, jobs: list[Callable[[], Any]]) -> tuple[list[Any], list[BaseException]]:  # noqa: ANN001
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def worker(job: Callable[[], Any]) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                outcome = job()
-            except BaseException as exc:  # noqa: BLE001 - reported by the test
-                with lock:
-                    errors.append(exc)
-                return
-            finally:
-                db.session.remove()
-            with lock:
-                results.append(outcome)
-
-    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not any(t.is_alive() for t in threads), "a run hung"
-    return results, errors
 
 
 # ==== answers and figures ================================================================================

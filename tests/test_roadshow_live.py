@@ -7,8 +7,6 @@ outbox; the schedule is written as published ``ScheduleVersion`` / ``Placement``
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -35,6 +33,7 @@ from eventhub.roadshow.models import (
     RoadshowSession,
     ScheduleVersion,
 )
+from tests.concurrency import run_concurrently
 from tests.factories import make_base, make_user
 from tests.test_roadshow_calls import call_event, submit, the_call
 
@@ -370,35 +369,6 @@ def test_a_confirmed_registrant_marks_interest_and_others_are_refused(app):
         live.mark_interest(a, user=s["investor"])
         db.session.commit()
         assert len(live.leads_of_application(a)) == 2 and len(lead_mails(a)) == 2
-
-
-def run_concurrently(app, jobs: list[Callable[[], Any]]) -> tuple[list[Any], list[BaseException]]:  # noqa: ANN001
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def worker(job: Callable[[], Any]) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                outcome = job()
-            except BaseException as exc:  # noqa: BLE001 - reported by the test
-                with lock:
-                    errors.append(exc)
-                return
-            finally:
-                db.session.remove()
-            with lock:
-                results.append(outcome)
-
-    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not any(t.is_alive() for t in threads), "a click hung"
-    return results, errors
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
