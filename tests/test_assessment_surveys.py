@@ -22,6 +22,7 @@ from eventhub.core.timeutil import shanghai
 from eventhub.events.models import Event
 from eventhub.extensions import db
 from eventhub.registration.models import OrgType, Registration
+from tests.concurrency import other_commits_before_read
 from tests.event_helpers import make_event
 from tests.factories import make_user
 from tests.test_checkin_services import make_registration, ticketed
@@ -171,6 +172,29 @@ def test_concurrent_invitation_runs_create_one_row_each(make_app, backend):  # n
         assert len(invitations(event_id)) == 2
         assert len(mails("assessment_survey_invitation")) == 2
         assert db.session.scalar(select(func.count()).select_from(Questionnaire)) == 1
+
+
+@pytest.mark.parametrize("before_read", [1, 2, 3])
+def test_first_use_racing_another_commit_keeps_one_published_version(make_app, backend, before_read):  # noqa: ANN001
+    """The interleaving that once made two published questionnaires, forced rather than hoped for:
+    another worker creates and commits the default just before this worker's first, second or
+    third read of the campaign's questionnaires (or after it finished, if it reads fewer times)."""
+    app = make_app()
+    with app.app_context():
+        campaign_id = make_event("国网", start=LAST_DAY).campaign_id
+        db.session.commit()
+    other: list[int] = []
+
+    def other_first_use() -> None:
+        other.append(surveys.ensure_questionnaire(db.session.get(Campaign, campaign_id)).id)
+
+    with other_commits_before_read(app, "questionnaires", before_read, other_first_use) as run_other_if_not_yet, app.app_context():
+        mine = surveys.ensure_questionnaire(db.session.get(Campaign, campaign_id)).id
+        db.session.commit()
+        run_other_if_not_yet()
+        assert other == [mine]
+        rows = db.session.scalars(select(Questionnaire)).all()
+        assert [(q.version, q.status) for q in rows] == [(1, QuestionnaireStatus.PUBLISHED.value)]
 
 
 def test_one_response_per_person_edit_until_close(app, ended):  # noqa: ANN001

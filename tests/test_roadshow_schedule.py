@@ -24,6 +24,7 @@ from eventhub.extensions import db
 from eventhub.roadshow import calls, scheduling
 from eventhub.roadshow import schedule as svc
 from eventhub.roadshow.models import ProjectApplication, RoadshowSession, ScheduleStatus
+from tests.concurrency import other_commits_before_read
 from tests.event_helpers import VALID_USCC, approved_event
 from tests.factories import make_user
 
@@ -451,6 +452,36 @@ def test_publish_refuses_a_draft_with_hard_conflicts_and_the_agenda_shows_only_t
         with pytest.raises(svc.ScheduleError) as err:
             svc.publish(event, svc.get_draft(event), actor=None)
         assert scheduling.UNAVAILABLE in {c.code for c in err.value.conflicts}
+
+
+@both
+@pytest.mark.parametrize("before_read", [1, 2, 3])
+def test_two_hosts_opening_a_draft_at_once_share_one_draft(make_app, backend, before_read):  # noqa: ANN001
+    """Another host opens the draft (a pinned copy of the published schedule) and commits just
+    before this host's first, second or third read of the versions: one draft, used by both."""
+    app = make_app()
+    with app.app_context():
+        ids = roadshow_event()
+        event = the_event(ids)
+        a = add_session(ids)
+        p1 = project(ids, 1)
+        svc.move_placement(event, p1, svc.session_slots(a)[0].id, actor=None)
+        svc.publish(event, svc.get_draft(event), actor=None)
+        db.session.commit()
+        event_id, project_id = event.id, p1.id
+    theirs: list[int] = []
+
+    def other_host() -> None:
+        theirs.append(svc.ensure_draft(db.session.get(Event, event_id)).id)
+
+    with other_commits_before_read(app, "roadshow_schedule_versions", before_read, other_host) as run_other_if_not_yet, app.app_context():
+        mine = svc.ensure_draft(db.session.get(Event, event_id)).id
+        db.session.commit()
+        run_other_if_not_yet()
+        assert theirs == [mine]
+        drafts = [v for v in svc.versions(db.session.get(Event, event_id)) if v.status == ScheduleStatus.DRAFT.value]
+        assert [d.number for d in drafts] == [2]
+        assert [(p.application_id, p.pinned) for p in drafts[0].placements] == [(project_id, True)]
 
 
 @both

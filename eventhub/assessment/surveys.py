@@ -184,24 +184,35 @@ def _translated(text: str) -> str:
 def ensure_questionnaire(campaign: Campaign, *, actor: Any = None) -> Questionnaire:
     """The campaign's published version; the DEFAULT questionnaire (version 1) when it has none at all.
 
-    Two first uses at the same moment: the unique (campaign, version) lets one insert win and
-    the other read the winner's row.
+    Everything is decided from one read of the campaign's versions, and the new version number
+    comes from that same read. Two first uses at the same moment then insert the same version,
+    the unique (campaign, version) lets one win, and the loser reads again and finds the
+    winner's row. (Reading "none published" and then ``max + 1`` in a second statement let a
+    loser that saw the winner's commit in between add a second published version.)
     """
-    current = published(campaign)
-    if current is not None:
-        return current
-    if db.session.scalar(select(func.count()).select_from(Questionnaire).where(Questionnaire.campaign_id == campaign.id)):
-        # Versions exist but none is published (only a draft, or retired ones): the newest non-draft, if any.
-        latest = db.session.scalar(
-            select(Questionnaire)
-            .where(Questionnaire.campaign_id == campaign.id, Questionnaire.status != QuestionnaireStatus.DRAFT.value)
-            .order_by(Questionnaire.version.desc())
-        )
-        if latest is not None:
-            return latest
+    for _attempt in range(3):
+        rows = list(db.session.scalars(select(Questionnaire).where(Questionnaire.campaign_id == campaign.id).order_by(Questionnaire.version.desc())))
+        for status in (QuestionnaireStatus.PUBLISHED.value, None):
+            # The published version; else the newest retired one (only a draft or nothing: create).
+            found = next((q for q in rows if q.status == status or (status is None and q.status != QuestionnaireStatus.DRAFT.value)), None)
+            if found is not None:
+                return found
+        questionnaire = _default_questionnaire(campaign, version=(rows[0].version + 1) if rows else 1)
+        try:
+            with db.session.begin_nested():
+                db.session.add(questionnaire)
+        except IntegrityError:
+            continue  # another first use inserted this version a moment ago: read again
+        audit.record("survey.questionnaire_default", questionnaire, after={"campaign_id": campaign.id, "version": questionnaire.version}, actor=actor)
+        return questionnaire
+    raise RuntimeError(f"could not create the default questionnaire of campaign {campaign.id}")
+
+
+def _default_questionnaire(campaign: Campaign, *, version: int) -> Questionnaire:
+    """An unsaved published questionnaire with the default questions, in the current language."""
     questionnaire = Questionnaire(
         campaign_id=campaign.id,
-        version=_next_version(campaign),
+        version=version,
         status=QuestionnaireStatus.PUBLISHED.value,
         title=_translated(DEFAULT_TITLE),
         intro=_translated(DEFAULT_INTRO),
@@ -222,15 +233,6 @@ def ensure_questionnaire(campaign: Campaign, *, actor: Any = None) -> Questionna
                 required=spec["required"],
             )
         )
-    try:
-        with db.session.begin_nested():
-            db.session.add(questionnaire)
-    except IntegrityError:
-        winner = published(campaign)
-        if winner is None:
-            raise
-        return winner
-    audit.record("survey.questionnaire_default", questionnaire, after={"campaign_id": campaign.id, "version": questionnaire.version}, actor=actor)
     return questionnaire
 
 

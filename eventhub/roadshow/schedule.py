@@ -37,6 +37,7 @@ import icalendar
 from flask import has_request_context
 from flask_babel import gettext
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from eventhub.core import audit
 from eventhub.core.timeutil import SHANGHAI, to_shanghai, utcnow
@@ -543,31 +544,39 @@ def current_published(event: Event) -> ScheduleVersion | None:
 def ensure_draft(event: Event, actor: Any = None) -> ScheduleVersion:
     """The event's draft, created on the first change: empty, or a pinned copy of the published version.
 
-    Two hosts starting at the same moment both pick the next number; the unique (event, number)
-    constraint refuses the second, so there is never more than one draft.
+    The decision and the new number come from one read of the event's versions. Two hosts
+    starting at the same moment then insert the same number; the unique (event, number)
+    constraint refuses the second, which reads again and works on the winner's draft. (Reading
+    "no draft" and then ``max + 1`` in a second statement let a host that saw the other's
+    commit in between open a second draft.)
     """
-    draft = get_draft(event)
-    if draft is not None:
-        return draft
-    number = (db.session.scalar(select(func.max(ScheduleVersion.number)).where(ScheduleVersion.event_id == event.id)) or 0) + 1
-    draft = ScheduleVersion(event_id=event.id, number=number, status=ScheduleStatus.DRAFT.value, report={})
-    db.session.add(draft)
-    published = current_published(event)
-    if published is not None:
-        for p in published.placements:
-            draft.placements.append(
-                Placement(
-                    application_id=p.application_id,
-                    session_id=p.session_id,
-                    starts_at=p.starts_at,
-                    ends_at=p.ends_at,
-                    pinned=True,
-                    uid=p.uid,
-                    sequence=p.sequence,
+    for _attempt in range(3):
+        existing = versions(event)
+        draft = next((v for v in existing if v.status == ScheduleStatus.DRAFT.value), None)
+        if draft is not None:
+            return draft
+        published = next((v for v in existing if v.status == ScheduleStatus.PUBLISHED.value), None)
+        draft = ScheduleVersion(event_id=event.id, number=(existing[0].number + 1) if existing else 1, status=ScheduleStatus.DRAFT.value, report={})
+        if published is not None:
+            for p in published.placements:
+                draft.placements.append(
+                    Placement(
+                        application_id=p.application_id,
+                        session_id=p.session_id,
+                        starts_at=p.starts_at,
+                        ends_at=p.ends_at,
+                        pinned=True,
+                        uid=p.uid,
+                        sequence=p.sequence,
+                    )
                 )
-            )
-    db.session.flush()
-    return draft
+        try:
+            with db.session.begin_nested():
+                db.session.add(draft)
+        except IntegrityError:
+            continue  # another host opened this draft a moment ago: read again and use theirs
+        return draft
+    raise RuntimeError(f"could not open a schedule draft for event {event.id}")
 
 
 SlotKey = tuple[int, datetime, datetime]  # (session id, start, end)
