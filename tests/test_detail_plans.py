@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
+from eventhub.auth.models import User
 from eventhub.core.audit import AuditLog
 from eventhub.core.mail import MailMessage
 from eventhub.core.permissions import Role
@@ -17,9 +18,10 @@ from eventhub.core.timeutil import SHANGHAI, local_to_utc, shanghai, to_shanghai
 from eventhub.core.uploads import read_bytes
 from eventhub.events import content
 from eventhub.events import detail_plans as dp
-from eventhub.events.models import DetailPlanStatus, DetailPlanVersion, EventStatus, TechNeedResponse
+from eventhub.events.models import DetailPlan, DetailPlanStatus, DetailPlanVersion, EventStatus, TechNeedResponse
 from eventhub.extensions import db
 from eventhub.selection.services import detail_plan_due
+from tests.concurrency import run_concurrently
 from tests.factories import fill_detail_plan, make_base, make_scheduled_event, make_user
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -415,8 +417,8 @@ def test_state_machine_versions_publication_and_audit(ctx):
         with pytest.raises(dp.DetailPlanError) as refused:
             change()
         assert str(refused.value) == locked
-    with pytest.raises(dp.DetailPlanError, match="只有草稿或退回修改的活动方案可以提交"):
-        dp.submit(plan, host)
+    # Submitting the same content again (a double click) is the same version, not a second one.
+    assert dp.submit(plan, host).id == v1.id and len(plan.versions) == 1
 
     # Withdraw, edit, resubmit: version 2; version 1 is kept, marked withdrawn.
     dp.withdraw(plan, host)
@@ -570,3 +572,29 @@ def test_attachments_checked_by_content_and_size(ctx):
     db.session.commit()
     assert dp.plan_file(plan, second.file_id) is not None
     assert [a["filename"] for a in plan.versions[0].snapshot["attachments"]] == ["附件.pdf"]
+
+
+def test_a_double_click_on_submit_freezes_one_version_and_mails_once(make_app, backend):
+    """Four submissions of one complete plan at the same instant: one version, one audit entry,
+    one mail per organiser; every click is answered with that version."""
+    app = make_app()
+    with app.app_context():
+        organiser = make_user(Role.ORGANISER)
+        event = make_scheduled_event(date(2027, 3, 31), 2)
+        host = make_user(Role.HOST, base=event.host_base)
+        plan = fill_detail_plan(event, host)
+        db.session.commit()
+        plan_id, host_id, organiser_email = plan.id, host.id, organiser.email
+
+    def click() -> int:
+        version = dp.submit(db.session.get(DetailPlan, plan_id), db.session.get(User, host_id), now=shanghai(2027, 2, 1, 10, 0))
+        db.session.commit()
+        return version.number
+
+    results, errors = run_concurrently(app, [click] * 4)
+    assert not errors, errors
+    assert results == [1, 1, 1, 1]
+    with app.app_context():
+        assert db.session.scalars(select(DetailPlanVersion.number).where(DetailPlanVersion.plan_id == plan_id)).all() == [1]
+        assert _actions("detail_plan.submit") == ["detail_plan.submit"]
+        assert db.session.scalars(select(MailMessage.recipient).where(MailMessage.template == "detail_plan_submitted")).all() == [organiser_email]

@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from eventhub.auth.models import User
 from eventhub.bases.models import BaseType
 from eventhub.campaigns.models import Campaign, CampaignStatus
 from eventhub.core.audit import AuditLog
@@ -19,6 +20,7 @@ from eventhub.extensions import db
 from eventhub.judging import services as judging
 from eventhub.plans import calls, review, services
 from eventhub.plans.models import ContentType, PlanStatus, PreliminaryPlan
+from tests.concurrency import run_concurrently
 from tests.factories import make_base, make_user
 
 BEFORE = shanghai(2027, 6, 1, 10, 0, 0)
@@ -336,3 +338,30 @@ def test_export_xlsx(world):
     assert row["基地"] == "中国华润有限公司" and row["状态"] == "已提交" and row["版本"] == 1
     assert row["主题"] == "'=HYPERLINK(1)"  # the submitted version, and never a formula
     assert row["字数"] == 400 and "南山区" in row["参与基地"]
+
+
+def test_a_double_click_on_submit_freezes_one_version(make_app, backend):
+    """Four submissions of one unchanged plan at the same instant: one version, one audit entry;
+    every click is answered with that version (the plan row is locked, the repeats see it)."""
+    app = make_app()
+    with app.app_context():
+        campaign = make_campaign()
+        base = make_base("中国华润有限公司", short_name="华润")
+        partner = make_base("深圳市南山区", BaseType.REGION, short_name="南山区")
+        host = make_user(Role.HOST, base=base)
+        plan = services.get_or_create_plan(campaign, base)
+        services.save_draft(plan, complete_data([partner.id]), host, now=BEFORE)
+        db.session.commit()
+        plan_id, host_id = plan.id, host.id
+
+    def click() -> int:
+        version = services.submit(db.session.get(PreliminaryPlan, plan_id), db.session.get(User, host_id), now=BEFORE)
+        db.session.commit()
+        return version.number
+
+    results, errors = run_concurrently(app, [click] * 4)
+    assert not errors, errors
+    assert results == [1, 1, 1, 1]
+    with app.app_context():
+        assert [v.number for v in db.session.get(PreliminaryPlan, plan_id).versions] == [1]
+        assert db.session.scalars(select(AuditLog.action).where(AuditLog.action == "plan.submit")).all() == ["plan.submit"]

@@ -29,6 +29,7 @@ from eventhub.auth.models import User
 from eventhub.bases.models import DemonstrationBase
 from eventhub.campaigns.models import Campaign
 from eventhub.core import audit
+from eventhub.core.locking import lock_for_change
 from eventhub.core.permissions import Role, has_permission
 from eventhub.core.timeutil import as_utc, end_of_day, format_local, is_on_time, remaining, to_shanghai, utcnow
 from eventhub.core.uploads import DOCUMENT_KINDS, StoredFile, UploadError, save_upload
@@ -926,12 +927,18 @@ def approved_version(plan: DetailPlan) -> DetailPlanVersion | None:
 def submit(plan: DetailPlan, actor: Any, now: datetime | None = None) -> DetailPlanVersion:
     """Check the whole plan and freeze it as the next version; after the due time it is marked late.
 
-    Organisers are told by keyed mail (one per organiser and version).
+    Organisers are told by keyed mail (one per organiser and version). A repeat of a submission
+    that is still awaiting review with nothing changed (a double click, a resent form) returns
+    that version: the plan row is locked first, so the repeat waits for the first and sees it.
     """
     now = as_utc(now or utcnow())
+    lock_for_change(plan)
     event = plan.event
     if event.status != EventStatus.SCHEDULED.value:
         raise DetailPlanError(_("活动已撤销，活动方案不能再提交。"))
+    latest = latest_version(plan)
+    if plan.status == DetailPlanStatus.SUBMITTED.value and latest is not None and latest.decision is None and latest.snapshot == content.build_snapshot(plan):
+        return latest
     if plan.status not in EDITABLE:
         raise DetailPlanError(_("只有草稿或退回修改的活动方案可以提交（当前：%(status)s）", status=status_labels()[plan.status]))
     problems = validation_problems(plan)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from eventhub.bases.models import DemonstrationBase
 from eventhub.campaigns.models import Campaign
 from eventhub.core import audit
+from eventhub.core.locking import lock_for_change
 from eventhub.core.permissions import Role, has_permission
 from eventhub.core.spreadsheets import safe_cell as _safe_cell
 from eventhub.core.timeutil import as_utc, format_local, utcnow
@@ -387,8 +388,14 @@ def has_unsubmitted_changes(plan: PreliminaryPlan) -> bool:
 
 
 def submit(plan: PreliminaryPlan, actor: Any, now: datetime | None = None) -> PlanVersion:
-    """Validate and freeze a new version; refused after the (extended) deadline."""
+    """Validate and freeze a new version; refused after the (extended) deadline.
+
+    A repeat with nothing changed since the last submission (a double click, a resent form)
+    returns that version instead of freezing an identical one: the plan row is locked first,
+    so the repeat waits for the first submission and then sees it.
+    """
     now = as_utc(now or utcnow())
+    lock_for_change(plan)
     campaign = campaign_of(plan)
     check_open(plan, now)
     # normalise the contact before validating so "+86 138-1234-5678" is stored as digits
@@ -399,6 +406,9 @@ def submit(plan: PreliminaryPlan, actor: Any, now: datetime | None = None) -> Pl
     errors = validation_errors(plan)
     if errors:
         raise PlanValidationError(errors)
+    latest = latest_version(plan)
+    if plan.status == PlanStatus.SUBMITTED.value and latest is not None and latest.snapshot == snapshot(plan):
+        return latest
     late = plan_call(campaign).is_late(now)
     version = PlanVersion(
         plan_id=plan.id,

@@ -55,6 +55,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
 from eventhub.core import audit
+from eventhub.core.locking import begin_write
 from eventhub.core.timeutil import as_utc, format_local, is_on_time, utcnow
 from eventhub.core.tokens import hash_token, new_token
 from eventhub.core.urls import external_url
@@ -161,25 +162,6 @@ def private_url(token: str) -> str:
 
 
 # ---- SQLite: take the write lock up front --------------------------------------------------
-
-
-def begin_write() -> None:
-    """Start this session's transaction as a writer.
-
-    On SQLite the pysqlite driver would begin a *deferred* transaction at the first write; a
-    transaction that read first and writes later can then fail at once with "database is
-    locked" (the busy timeout does not help when the lock cannot be upgraded), and its reads may
-    be stale. ``BEGIN IMMEDIATE`` takes the write lock before anything is read, waiting up to the
-    busy timeout (``connect_args={"timeout": …}``, see ``config.py``). Only the registration
-    transactions do this; the rest of the app keeps the driver's default. PostgreSQL needs
-    nothing: the conditional UPDATEs and row locks do the work there.
-    """
-    connection = db.session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    dbapi = connection.connection.driver_connection
-    if dbapi is not None and not dbapi.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _is_sqlite() -> bool:

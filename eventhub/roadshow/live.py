@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from eventhub.auth.models import User
 from eventhub.bases.models import DemonstrationBase
 from eventhub.core import audit
+from eventhub.core.locking import begin_write
 from eventhub.core.permissions import Role
 from eventhub.core.timeutil import as_utc, format_local, to_shanghai, utcnow
 from eventhub.core.urls import external_url
@@ -468,12 +469,6 @@ def find_lead(application: ProjectApplication, *, user: Any = None, registration
     return db.session.scalar(query)
 
 
-def _begin_write() -> None:
-    from eventhub.registration.services import begin_write
-
-    begin_write()
-
-
 def mark_interest(application: ProjectApplication, *, user: Any = None, registration: Registration | None = None, note: str = "") -> MatchmakingLead:
     """“有兴趣，请联系我”: a lead for (project, person), created once; the existing one otherwise (caller commits).
 
@@ -493,7 +488,7 @@ def mark_interest(application: ProjectApplication, *, user: Any = None, registra
             raise LiveError(_("报名确认后才能登记对接意向。"))
     if placement_of(application) is None or application.status == ApplicationStatus.WITHDRAWN.value:
         raise LiveError(_("该项目不在已发布的路演日程中。"))
-    _begin_write()  # SQLite: take the write lock before reading, so two clicks queue instead of failing
+    begin_write()  # SQLite: take the write lock before reading, so two clicks queue instead of failing
     existing = find_lead(application, user=user, registration=registration)
     if existing is not None:
         return existing
