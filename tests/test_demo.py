@@ -3,6 +3,8 @@ plan-review round in scoring, in one transaction."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -76,17 +78,30 @@ def test_demo_load_command(app):
             assert authenticate(account.email, account.password) is not None
 
 
+def _all_counts() -> tuple[int, ...]:
+    """Rows of every part the demo writes, up to the assessment of the theme day already held."""
+    from eventhub.assessment.models import Deal, EventAssessment, Mechanism, MechanismCheck, SurveyInvitation, SurveyResponse
+    from eventhub.checkin.models import Checkin
+    from eventhub.core.mail import MailMessage
+    from eventhub.events.models import Event
+    from eventhub.registration.models import Registration
+
+    models = (DemonstrationBase, User, Campaign, PreliminaryPlan, Event, Registration, Checkin, Deal, Mechanism, MechanismCheck)
+    return tuple(_count(m) for m in (*models, SurveyInvitation, SurveyResponse, EventAssessment, MailMessage, AuditLog))
+
+
 def test_second_load_if_empty_does_nothing(app):
     runner = app.test_cli_runner()
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
     with app.app_context():
-        counts = (_count(DemonstrationBase), _count(User), _count(Campaign), _count(AuditLog))
+        counts = _all_counts()
+    assert all(counts)
     result = runner.invoke(args=["demo", "load", "--if-empty"])
     assert result.exit_code == 0, result.output
     assert "跳过" in result.output
     assert "Demo-organiser-2026" not in result.output
     with app.app_context():
-        assert (_count(DemonstrationBase), _count(User), _count(Campaign), _count(AuditLog)) == counts
+        assert _all_counts() == counts
 
 
 def test_if_empty_on_an_empty_database_loads(app):
@@ -255,12 +270,12 @@ def test_demo_theme_days_one_approved_one_draft(app, client):
 
     result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code == 0, result.output
-    assert "主题日：已排期 2 场" in result.output
+    assert "主题日：已排期 2 场、已举办 1 场" in result.output
     with app.app_context():
-        events = list(db.session.scalars(select(Event).order_by(Event.start_date)))
-        assert [e.host_base.name for e in events] == [demo.HOST_BASE, demo.SECOND_HOST_BASE]
         today = to_shanghai(utcnow()).date()
-        assert all(e.start_date > today for e in events)
+        events = [e for e in db.session.scalars(select(Event).order_by(Event.start_date)) if e.start_date > today]
+        assert [e.host_base.name for e in events] == [demo.HOST_BASE, demo.SECOND_HOST_BASE]
+        assert [e.id for e in events] == [1, 2]  # the README links /theme-days/1
         approved, draft = events
         assert approved.detail_plan.status == DetailPlanStatus.APPROVED.value and not approved.detail_plan.late
         publication = content.publication(approved)
@@ -274,6 +289,100 @@ def test_demo_theme_days_one_approved_one_draft(app, client):
     assert "技术需求清单发布与揭榜对接" in page and "医药冷链全程温控与追溯技术" in page
     assert "创新团队对接路演" not in client.get(f"/theme-days/{draft_id}").get_data(as_text=True)
     again = app.test_cli_runner().invoke(args=["demo", "load"])
-    assert again.exit_code == 0 and "主题日：已排期" not in again.output
+    assert again.exit_code == 0 and "主题日：已排期" not in again.output and "评估演示" not in again.output
     with app.app_context():
-        assert _count(Event) == 2
+        assert _count(Event) == 3
+
+
+# ---- issue 7: a theme day already held, with everything the assessment reads ------------------------
+
+
+def _cell(html: str, element_id: str) -> str:
+    """The text of the element with ``id`` (no nested tags in the ones read here)."""
+    match = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html)
+    assert match is not None, element_id
+    return match.group(1).strip()
+
+
+def test_demo_past_event_has_every_assessment_part(app, client):
+    from eventhub.assessment import deals, mechanisms, scores, surveys
+    from eventhub.assessment.models import Deal, DealStatus, MechanismCheck, SurveyResponse
+    from eventhub.checkin.models import Checkin
+    from eventhub.demo import past
+    from eventhub.events.models import Event
+
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    assert "评估演示（中国一重融通创新主题日" in result.output
+    with app.app_context():
+        today = to_shanghai(utcnow()).date()
+        event = db.session.scalar(select(Event).where(Event.end_date < today))
+        assert event is not None and event.host_base.name == "中国一重集团有限公司"
+        assert event.campaign.status == "running" and event.detail_plan.status == "approved"
+        assert event.start_date.isoformat() in result.output
+        assert len(event.detail_plan.sessions) == 5
+        assert db.session.scalar(select(func.count()).select_from(Checkin).where(Checkin.event_id == event.id)) == past.CHECKED_IN
+        checkins = db.session.scalars(select(Checkin.checked_in_at).where(Checkin.event_id == event.id))
+        assert {to_shanghai(at).date() for at in checkins} == {event.start_date}  # scanned on the day, not at load time
+        statuses = list(db.session.scalars(select(Deal.status).where(Deal.event_id == event.id)))
+        assert statuses.count(DealStatus.CONFIRMED.value) == 3 and DealStatus.UNCONFIRMED.value in statuses and DealStatus.DISPUTED.value in statuses
+        deal_figures = deals.deal_figures(event)
+        assert deal_figures["confirmed_amount_wan"] > 0 and deal_figures["confirmed_signed"] >= 1
+        mechanism_figures = mechanisms.mechanism_figures(event)
+        assert mechanism_figures["mechanisms"] == len(past.MECHANISMS) and mechanism_figures["share_active_3"] is not None
+        answered = db.session.scalar(select(func.count()).select_from(MechanismCheck).where(MechanismCheck.answered_at.is_not(None)))
+        assert answered >= 1
+        survey = surveys.survey_figures(event)
+        assert survey["invited"] == past.SME_CHECKED_IN and survey["responded"] == len(past.ANSWERS) >= 12
+        assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == survey["responded"]
+        assert survey["promoters"] and survey["detractors"] and survey["passives"]  # varied answers: the charts show something
+        campaign_result = scores.campaign_result(event.campaign)
+        row = campaign_result.row_for(event.id)
+        assert row is not None and row.score.composite is not None and row.score.rank == 1
+        assert not row.finalised and not campaign_result.published
+        expected = {key: scores.format_metric(key, value) for key, value in row.score.raw.items()}
+        event_id = event.id
+    login(client, "organiser@demo.example.com", "Demo-organiser-2026")
+
+    report = client.get(f"/events/{event_id}/assessment/report")
+    assert report.status_code == 200
+    html = report.get_data(as_text=True)
+    for key, text in expected.items():
+        cell = re.search(rf'data-metric="{key}" data-event="{event_id}">\s*<div class="fw-semibold">([^<]*)</div>', html)
+        assert cell is not None and cell.group(1) == text, key
+    assert f"{row.score.composite:.2f}" in _cell(html, "own-rank")
+
+    page = client.get(f"/events/{event_id}/deals")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert _cell(html, "count-confirmed") == str(deal_figures["confirmed"])
+    assert _cell(html, "count-unconfirmed") == str(deal_figures["unconfirmed"])
+    assert _cell(html, "count-disputed") == str(deal_figures["disputed"])
+    assert f"金额 {deal_figures['confirmed_amount_wan']:g} 万元" in html
+
+    page = client.get(f"/events/{event_id}/survey")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert _cell(html, "fig-invited") == str(survey["invited"])
+    assert _cell(html, "fig-rate") == f"{survey['responded']} · {survey['response_rate'] * 100:.1f}%"
+    assert _cell(html, "fig-overall") == str(survey["overall_mean"])
+    assert _cell(html, "fig-nps") == str(survey["nps"])
+
+    assert client.get(f"/events/{event_id}/mechanisms").status_code == 200
+    assert "长春激光熔覆再制造有限公司" in client.get("/assessment/deals/disputed").get_data(as_text=True)
+
+
+def test_a_failure_in_the_past_event_leaves_nothing(app, monkeypatch):
+    """The last step of the held theme day fails: every service that commits on its own (registration,
+    check-in, deals and their answers) was only flushed, so nothing of the whole demo is left."""
+    from eventhub.demo import past
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(past.scores, "save_comment", broken)
+    with app.app_context():
+        with pytest.raises(RuntimeError, match="boom"):
+            demo.load_demo(False, lambda _line: None)
+        db.session.remove()
+        assert not any(_all_counts())

@@ -161,36 +161,66 @@ def _user(email: str) -> User:
     return user
 
 
-def _register(event: Event, now: datetime) -> list[Any]:
+def _register(
+    event: Event,
+    now: datetime,
+    people: tuple[tuple[str, str, str, str], ...] = PEOPLE,
+    *,
+    step: timedelta = timedelta(0),
+    email_prefix: str = "guest",
+    number_offset: int = 0,
+    cancelled_index: int | None = CANCELLED_INDEX,
+) -> list[Any]:
+    """Register ``people`` (name, organisation, org_type, position) through the public form's service,
+    the first at ``now`` and each next one ``step`` later.
+
+    ``number_offset`` keeps the generated credit codes and mobiles of another demo event distinct.
+    """
     pub = publication(event)
     assert pub is not None
     open_sessions = [s.id for s in pub.sessions if s.is_open]
     needs = [n.id for n in pub.needs]
     registrations = []
-    for i, (name, organisation, org_type, position) in enumerate(PEOPLE, start=1):
+    for i, (name, organisation, org_type, position) in enumerate(people, start=1):
+        number = number_offset + i
         data = {
             "name": name,
             "organisation": organisation,
             "org_type": org_type,
-            "uscc": demo_uscc(i) if org_type in ("sme", "startup", "large") else "",
+            "uscc": demo_uscc(number) if org_type in ("sme", "startup", "large") else "",
             "position": position,
-            "mobile": demo_mobile(i),
-            "email": f"guest{i:02d}@demo.example.com",
+            "mobile": demo_mobile(number),
+            "email": f"{email_prefix}{i:02d}@demo.example.com",
             "session_ids": open_sessions[: 1 + i % len(open_sessions)],
-            "need_ids": [needs[i % len(needs)]] if org_type in ("sme", "startup", "university", "institute") else [],
+            "need_ids": [needs[i % len(needs)]] if needs and org_type in ("sme", "startup", "university", "institute") else [],
         }
-        row, _token = registration.register(event, data, now=now)
+        row, _token = registration.register(event, data, now=now + step * (i - 1))
         registrations.append(row)
-    registration.cancel(registrations[CANCELLED_INDEX])
+    if cancelled_index is not None:
+        registration.cancel(registrations[cancelled_index])
     return registrations
 
 
-def _checkin(event: Event, registrations: list[Any], host: User | None) -> None:
+def _checkin(
+    event: Event,
+    registrations: list[Any],
+    host: User | None,
+    *,
+    count: int = CHECKED_IN,
+    gate: str = GATE,
+    at: datetime | None = None,
+) -> list[Any]:
+    """The demo check-in user scans the first ``count`` confirmed tickets at ``gate``; the registrations checked in.
+
+    ``at`` (a past event): the scans are dated from then on, a minute apart, as the device would have sent them.
+    """
     staff = _user(CHECKIN_EMAIL)
-    checkin.assign_staff(event, staff, gate=GATE, actor=host)
-    confirmed = [r for r in registrations if r.status == "confirmed" and r.ticket is not None]
-    for n, row in enumerate(confirmed[:CHECKED_IN], start=1):
-        checkin.checkin_ticket(event, tickets.ticket_payload(row.ticket), staff=staff, scan_id=f"demo-scan-{event.id}-{n}")
+    checkin.assign_staff(event, staff, gate=gate, actor=host)
+    confirmed = [r for r in registrations if r.status == "confirmed" and r.ticket is not None][:count]
+    for n, row in enumerate(confirmed, start=1):
+        scanned_at = at + timedelta(minutes=n) if at is not None else None
+        checkin.checkin_ticket(event, tickets.ticket_payload(row.ticket), staff=staff, scan_id=f"demo-scan-{event.id}-{n}", scanned_at=scanned_at)
+    return confirmed
 
 
 def _roadshow(event: Event, host: User | None, now: datetime) -> None:

@@ -1,6 +1,8 @@
 """Demo data for newcomers: the 92 bases of batch 3, the next campaign, one user per role, and
 for that campaign submitted preliminary plans of four enterprise bases with a plan-review round
-in scoring (the demo reviewer assigned, sheets left for them to fill in; see ``demo/plans.py``).
+in scoring (the demo reviewer assigned, sheets left for them to fill in; see ``demo/plans.py``);
+for the running campaign, two upcoming theme days and one already held with its assessment data
+(``demo/events.py``, ``demo/activity.py``, ``demo/past.py``).
 
 Everything is written in one transaction: either the whole demo is there afterwards or nothing
 changed. With ``if_empty`` nothing is done at all when the database already has bases or users
@@ -97,6 +99,7 @@ class DemoResult:
     review_added: bool = False
     review_assigned: int = 0
     events_added: list[tuple[Any, str]] = field(default_factory=list)  # (Event, state)
+    assessment_summary: str | None = None  # what the theme day already held has for the assessment pages
 
 
 # ---- reading the packaged data ----------------------------------------------------
@@ -230,7 +233,7 @@ def load_demo(if_empty: bool, echo: Echo = print, *, now: datetime | None = None
         _load_users(bases, result)
         _load_campaign(result, now)
         _load_plans(bases, result, now)
-        result.events_added = load_events(bases, now)
+        result.events_added, result.assessment_summary = load_events(bases, now)
         audit.record(
             "demo.load",
             object_type="demo",
@@ -292,13 +295,19 @@ def _report(result: DemoResult, echo: Echo) -> None:
             else:
                 echo(f"评审：{result.review_title}（已存在，未改动）")
     if result.events_added:
-        echo(f"主题日：已排期 {len(result.events_added)} 场（{result.events_added[0][0].campaign.title}）")
+        campaign = result.events_added[0][0].campaign
+        held = 1 if result.assessment_summary else 0
+        echo(f"主题日：已排期 {len(result.events_added) - held} 场、已举办 {held} 场（{campaign.title}）")
         echo(
             format_table(
                 ["主题日", "日期", "活动方案", "公开页面"],
                 [[e.title, e.start_date.isoformat(), state, f"http://127.0.0.1:5000/theme-days/{e.id}"] for e, state in result.events_added],
             )
         )
+        if result.assessment_summary:
+            event = result.events_added[-1][0]
+            echo(f"评估演示（{event.title}，{event.start_date.isoformat()} 已举办）：{result.assessment_summary}")
+            echo(f"评估看板（组织方、第三方评估）：http://127.0.0.1:5000/campaigns/{campaign.id}/assessment")
     kept = set(result.users_kept or [])
     rows = [
         [
