@@ -4,15 +4,21 @@ Thin: the page is a shell; everything it does at the door goes through the JSON 
 (:mod:`eventhub.api.views`) with the logged-in session and the page's CSRF token, so the
 browser and a native scanner share one set of rules. The page's JavaScript
 (``static/js/scanner.js``) keeps the event's keys, revocation list and roster in IndexedDB to
-verify tickets itself when the network is gone.
+verify tickets itself when the network is gone, and a service worker (``static/js/scanner-sw.js``,
+served by :func:`service_worker`) keeps a copy of the page and of the files it loads, so the page
+also opens again while the network is gone.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import Response, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -26,6 +32,24 @@ from eventhub.events.models import Event, EventStatus
 from eventhub.extensions import db
 
 PER_PAGE = 25
+
+# Everything the scanner page loads, which its service worker keeps for offline use:
+# (endpoint, filename, versioned). Versioned files are the page's own, linked from scanner.html as
+# ``?v=<hash of the file>``, so a deploy changes their URLs; the others come from base.html
+# (Bootstrap-Flask's ``load_css()`` / ``load_js()`` with BOOTSTRAP_SERVE_LOCAL) without one.
+# tests/test_scanner_offline_browser.py checks that every script and stylesheet of the page is here.
+SCANNER_ASSETS: tuple[tuple[str, str, bool], ...] = (
+    ("static", "js/scanner.js", True),
+    ("static", "css/scanner.css", True),
+    ("static", "vendor/jsqr/jsQR.js", True),
+    ("static", "vendor/noble-ed25519/ed25519.js", True),  # imported only where WebCrypto lacks Ed25519
+    ("static", "css/eventhub.css", False),
+    ("bootstrap.static", "css/bootstrap.min.css", False),
+    ("bootstrap.static", "js/bootstrap.min.js", False),
+    ("bootstrap.static", "umd/popper.min.js", False),
+)
+SERVICE_WORKER = ("static", "js/scanner-sw.js")
+SERVICE_WORKER_SCOPE = "/checkin/events/"  # the scanner pages; the worker answers for nothing else
 
 
 def _today() -> Any:
@@ -59,6 +83,55 @@ def index() -> Any:
         )
     }
     return render_template("checkin/index.html", pagination=page, events=page.items, assignments=assignments, past=past, today=_today())
+
+
+def _static_file(endpoint: str, filename: str) -> Path:
+    """The file behind a static URL of the app (``static``) or of a blueprint (``bootstrap.static``)."""
+    folder = current_app.static_folder if endpoint == "static" else current_app.blueprints[endpoint.rsplit(".", 1)[0]].static_folder
+    return Path(folder or "") / filename
+
+
+@lru_cache(maxsize=64)
+def _digest(path: Path, mtime_ns: int, size: int) -> str:
+    """The file's content hash, cached per (path, mtime, size): a changed file is hashed again without a restart."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def _file_digest(endpoint: str, filename: str) -> str:
+    path = _static_file(endpoint, filename)
+    stat = path.stat()
+    return _digest(path, stat.st_mtime_ns, stat.st_size)
+
+
+def asset_url(endpoint: str, filename: str) -> str:
+    """The URL of one of :data:`SCANNER_ASSETS` exactly as the page links it (with ``?v=`` when versioned)."""
+    versioned = next(v for e, f, v in SCANNER_ASSETS if (e, f) == (endpoint, filename))
+    if versioned:
+        return url_for(endpoint, filename=filename, v=_file_digest(endpoint, filename))
+    return url_for(endpoint, filename=filename)
+
+
+@bp.route("/checkin/sw.js")
+@require("checkin.scan")
+def service_worker() -> Response:
+    """The scanner page's service worker: ``static/js/scanner-sw.js`` after one line of settings.
+
+    Served from /checkin/ (a worker's scope cannot reach above its own folder, and /static/ does not
+    cover the scanner pages). The settings are the URLs to keep and a version made of the worker's
+    own text and every kept file's hash, so any deploy that changes one of them changes the worker's
+    bytes: the browser installs the new worker, which keeps the new files and drops the old cache.
+    ``no-cache``: no HTTP cache or proxy holds a new worker back. Nothing private is in it (URLs and hashes).
+    """
+    source = _static_file(*SERVICE_WORKER).read_text(encoding="utf-8")
+    digests = [_file_digest(*SERVICE_WORKER)] + [_file_digest(endpoint, filename) for endpoint, filename, _v in SCANNER_ASSETS]
+    settings = {
+        "version": hashlib.sha256(" ".join(digests).encode()).hexdigest()[:12],
+        "assets": [asset_url(endpoint, filename) for endpoint, filename, _v in SCANNER_ASSETS],
+    }
+    body = f"const SETTINGS = {json.dumps(settings)};\n{source}"
+    response = Response(body, mimetype="application/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 def _event_for_scan(event_id: int) -> Event:
@@ -99,9 +172,12 @@ def scan(event_id: int) -> Any:
         "defaultGate": assignment.gate if assignment is not None else "",
         "lists": [{"id": row.id, "name": _("全场签到") if row.session_id is None else row.name, "sessionId": row.session_id} for row in lists],
         "jsqr": "vendor/jsqr/jsQR.js",
+        "ed25519": asset_url("static", "vendor/noble-ed25519/ed25519.js"),
+        "serviceWorker": url_for("checkin.service_worker"),
+        "serviceWorkerScope": SERVICE_WORKER_SCOPE,
         "text": _scanner_text(),
     }
-    return render_template("checkin/scanner.html", event=event, lists=config["lists"], config=config, assignment=assignment)
+    return render_template("checkin/scanner.html", event=event, lists=config["lists"], config=config, assignment=assignment, asset_url=asset_url)
 
 
 def _scanner_text() -> dict[str, Any]:
@@ -139,6 +215,8 @@ def _scanner_text() -> dict[str, Any]:
         "checkinButton": _("签到"),
         "noRoster": _("名单尚未载入"),
         "networkError": _("网络错误"),
+        "offlineCopy": _("离线副本：网络不可用，本页是本机于 %(at)s 保存的副本。可照常扫码，记录保存在本机，联网后自动同步。"),
+        "offlineCopyBack": _("网络已恢复：离线记录会自动同步。空闲时请刷新本页以载入最新版本。"),
         "reasons": {
             "malformed": _("无法识别的二维码"),
             "unsupported_version": _("不支持的电子票版本"),

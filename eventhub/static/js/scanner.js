@@ -8,6 +8,14 @@
  * records the scan with its own scan_id and time, and sends it to /checkins/sync when the network
  * is back (the `online` event and a periodic retry). The server merges (earliest scan wins) and
  * reports conflicts, which are shown here.
+ *
+ * Two more ways to survive a venue without network:
+ * - A service worker (static/js/scanner-sw.js, served as /checkin/sw.js) keeps a copy of this page
+ *   and of its files, so a reload or reopen while offline still opens the scanner; the worker marks
+ *   such a copy (#scanner data-offline-copy = when it was saved) and the page says so. Back online,
+ *   a copy fetches a fresh CSRF token before it syncs.
+ * - Where WebCrypto has no Ed25519 (older Android WebViews, WeChat), signatures are verified by the
+ *   vendored pure-JS noble-ed25519, imported on first need (SHA-512 still from crypto.subtle).
  */
 (function () {
   "use strict";
@@ -16,7 +24,7 @@
   const T = cfg.text;
   const EVENT = cfg.eventId;
   const PREFIX = `${cfg.userId}:${EVENT}:`; // a shared phone keeps each user's data apart
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  let csrf = document.querySelector('meta[name="csrf-token"]').content; // renewed after a reload from the offline copy
   const $ = (id) => document.getElementById(id);
   const fmt = (text, vars) => text.replace(/%\((\w+)\)s/g, (_m, key) => (vars && vars[key] !== undefined && vars[key] !== null ? String(vars[key]) : ""));
   const reasonText = (reason) => T.reasons[reason] || reason || T.reasons.error;
@@ -44,6 +52,8 @@
     lastKeyboard: { text: "", at: 0 },
     lastCamera: { text: "", at: 0 },
     audio: null,
+    offlineCopy: "", // when the service worker answered this page from its copy: the time the copy was saved
+    freshToken: false, // the copy's CSRF token was replaced by a current one
   };
 
   // ---- IndexedDB ---------------------------------------------------------------------------
@@ -233,10 +243,34 @@
   const PAYLOAD_V1 = /^EH1\.([A-Z2-7]{4,8})\.([1-9][0-9]{0,17})\.([A-Z2-7]{8,16})\.([A-Z2-7]{103})$/;
   const VERSION = /^EH([0-9]{1,3})\./;
 
+  let noble = null; // Promise of the vendored noble-ed25519 module, imported where WebCrypto lacks Ed25519
+
+  /** WebCrypto's Ed25519 where the browser has it; else the vendored noble-ed25519 (same answers). */
   async function verifySignature(kid, message, signature) {
     const key = state.keys[kid];
-    if (!key.crypto) key.crypto = crypto.subtle.importKey("raw", key.raw, { name: "Ed25519" }, false, ["verify"]);
-    return crypto.subtle.verify({ name: "Ed25519" }, await key.crypto, signature, new TextEncoder().encode(message));
+    const data = new TextEncoder().encode(message);
+    if (!key.crypto) {
+      // false: this browser's crypto.subtle cannot import an Ed25519 key (older WebViews reject it)
+      key.crypto = Promise.resolve()
+        .then(() => crypto.subtle.importKey("raw", key.raw, { name: "Ed25519" }, false, ["verify"]))
+        .catch(() => false);
+    }
+    const imported = await key.crypto;
+    if (imported) {
+      try {
+        const valid = await crypto.subtle.verify({ name: "Ed25519" }, imported, signature, data);
+        $("scanner").dataset.ed25519 = "webcrypto";
+        return valid;
+      } catch (_exc) {
+        key.crypto = Promise.resolve(false); // imported but cannot verify: use the library from now on
+      }
+    }
+    if (!noble) noble = import(cfg.ed25519).catch((exc) => ((noble = null), Promise.reject(exc)));
+    const ed = await noble;
+    // zip215 false: RFC 8032 / FIPS 186-5 strict, as the server's `cryptography` verifies
+    const valid = await ed.verifyAsync(signature, data, key.raw, { zip215: false });
+    $("scanner").dataset.ed25519 = "noble";
+    return valid;
   }
 
   /** {ok, reason, code}: the same checks and order as the server's verify_payload. */
@@ -644,6 +678,7 @@
 
   async function syncPending() {
     if (state.syncing || !navigator.onLine) return;
+    if (state.offlineCopy && !state.freshToken && !(await renewToken())) return; // still no network: later
     let pending;
     try {
       pending = await pendingScans();
@@ -705,6 +740,72 @@
     }
   }
 
+  // ---- the offline copy of this page (service worker) -----------------------------------------
+
+  /** Ask the active service worker something; its answer, or null after a while. */
+  function askWorker(worker, message, waitMs = 10000) {
+    return new Promise((resolve) => {
+      const channel = new MessageChannel();
+      const timer = setTimeout(() => resolve(null), waitMs);
+      channel.port1.onmessage = (event) => {
+        clearTimeout(timer);
+        resolve(event.data);
+      };
+      worker.postMessage(message, [channel.port2]);
+    });
+  }
+
+  /** Register the worker and make sure this page and its files are kept (#scanner data-offline-ready). */
+  async function setupServiceWorker() {
+    if (!("serviceWorker" in navigator) || !window.isSecureContext) return; // HTTPS or localhost only
+    navigator.serviceWorker.register(cfg.serviceWorker, { scope: cfg.serviceWorkerScope }).catch((exc) => {
+      console.warn("scanner: service worker not registered", exc); // offline: the installed one goes on
+    });
+    const registration = await navigator.serviceWorker.ready;
+    const answer = await askWorker(registration.active, { type: "keep-page", url: location.href });
+    if (answer && answer.ok) $("scanner").dataset.offlineReady = "1";
+    // A user who logs out leaves no copy of their pages on the device.
+    const logout = document.querySelector('form[action$="/logout"]');
+    if (logout) {
+      logout.addEventListener("submit", (event) => {
+        if (logout.dataset.forgotten) return;
+        event.preventDefault();
+        askWorker(registration.active, { type: "forget-pages" }, 1500).then(() => {
+          logout.dataset.forgotten = "1";
+          logout.submit();
+        });
+      });
+    }
+  }
+
+  function showOfflineCopy(back) {
+    const el = $("offline-copy");
+    el.textContent = back ? T.offlineCopyBack : fmt(T.offlineCopy, { at: showTime(state.offlineCopy) });
+    el.classList.toggle("alert-warning", !back);
+    el.classList.toggle("alert-info", back);
+    el.classList.remove("d-none");
+  }
+
+  /** A copy's CSRF token may have expired (8 h): fetch the page again (a plain fetch: the worker
+   * leaves it to the network) and take the current token. False while the network is still gone. */
+  async function renewToken() {
+    try {
+      const response = await fetch(location.pathname, { credentials: "same-origin", cache: "no-store" });
+      const html = await response.text();
+      const doc = new DOMParser().parseFromString(html, "text/html");
+      const meta = doc.querySelector('meta[name="csrf-token"]');
+      const scanner = doc.getElementById("scanner");
+      if (scanner && scanner.dataset.offlineCopy) return false; // the worker answered its copy again: no network
+      // Not the scanner page (the log-in page, 403): the session is gone; syncing says so (missing_token).
+      if (scanner && meta) csrf = meta.content;
+      state.freshToken = true;
+      showOfflineCopy(true);
+      return true;
+    } catch (_exc) {
+      return false;
+    }
+  }
+
   // ---- settings and start ------------------------------------------------------------------
 
   function setupSettings() {
@@ -722,6 +823,12 @@
   }
 
   async function start() {
+    state.offlineCopy = $("scanner").dataset.offlineCopy || "";
+    if (state.offlineCopy) {
+      markDown(); // the network just failed the page itself: scan offline straight away
+      showOfflineCopy(false);
+    }
+    setupServiceWorker().catch((exc) => console.warn("scanner: service worker", exc));
     setupSettings();
     setupKeyboard();
     setupCamera();
