@@ -193,6 +193,7 @@
       }
       if (roster) applyRoster(roster);
       if (local) state.local = local;
+      prepareVerifier();
     } catch (exc) {
       console.warn("scanner: IndexedDB unavailable", exc);
     }
@@ -205,6 +206,7 @@
       const keys = await api("/keys");
       if (keys.status !== 200) return;
       applyKeys(keys.body.keys);
+      prepareVerifier();
       await kvPut("keys", keys.body.keys);
       let more = true;
       while (more) {
@@ -245,17 +247,30 @@
 
   let noble = null; // Promise of the vendored noble-ed25519 module, imported where WebCrypto lacks Ed25519
 
+  /** The key in WebCrypto (a Promise of the CryptoKey), or of false where crypto.subtle has no Ed25519. */
+  function webcryptoKey(key) {
+    if (!key.crypto) {
+      key.crypto = Promise.resolve()
+        .then(() => crypto.subtle.importKey("raw", key.raw, { name: "Ed25519" }, false, ["verify"]))
+        .catch(() => false); // older Android WebViews (WeChat) reject the algorithm
+    }
+    return key.crypto;
+  }
+  function loadNoble() {
+    if (!noble) noble = import(cfg.ed25519).catch((exc) => ((noble = null), Promise.reject(exc)));
+    return noble;
+  }
+  /** Online, with the keys just loaded: import the library now if it will be needed, not at the first offline scan. */
+  async function prepareVerifier() {
+    const key = Object.values(state.keys)[0];
+    if (key && !(await webcryptoKey(key))) loadNoble().catch((exc) => console.warn("scanner: noble-ed25519 not loaded", exc));
+  }
+
   /** WebCrypto's Ed25519 where the browser has it; else the vendored noble-ed25519 (same answers). */
   async function verifySignature(kid, message, signature) {
     const key = state.keys[kid];
     const data = new TextEncoder().encode(message);
-    if (!key.crypto) {
-      // false: this browser's crypto.subtle cannot import an Ed25519 key (older WebViews reject it)
-      key.crypto = Promise.resolve()
-        .then(() => crypto.subtle.importKey("raw", key.raw, { name: "Ed25519" }, false, ["verify"]))
-        .catch(() => false);
-    }
-    const imported = await key.crypto;
+    const imported = await webcryptoKey(key);
     if (imported) {
       try {
         const valid = await crypto.subtle.verify({ name: "Ed25519" }, imported, signature, data);
@@ -265,8 +280,7 @@
         key.crypto = Promise.resolve(false); // imported but cannot verify: use the library from now on
       }
     }
-    if (!noble) noble = import(cfg.ed25519).catch((exc) => ((noble = null), Promise.reject(exc)));
-    const ed = await noble;
+    const ed = await loadNoble();
     // zip215 false: RFC 8032 / FIPS 186-5 strict, as the server's `cryptography` verifies
     const valid = await ed.verifyAsync(signature, data, key.raw, { zip215: false });
     $("scanner").dataset.ed25519 = "noble";
