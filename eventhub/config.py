@@ -36,6 +36,7 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute; 50 per hour"
+    RESET_REQUEST_ADDRESS_LIMIT = "3 per hour; 10 per day"  # links one address can be sent, whoever asks
     INVITATION_MAX_AGE = 7 * 24 * 3600
     PASSWORD_RESET_MAX_AGE = 24 * 3600
     PAGE_SIZE = 20

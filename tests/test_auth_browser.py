@@ -65,7 +65,7 @@ def test_organiser_invites_host_and_invitee_sets_password(live_server, page: Pag
         expect(mobile.locator(".alert-success")).to_contain_text("密码已设置")
         # The link is now used.
         mobile.goto(link)
-        expect(mobile.locator("#link-problem")).to_have_text("该链接已使用过，请直接登录或联系组织方重新发送")
+        expect(mobile.locator("#link-problem")).to_have_text("该链接已使用过，或账号邮箱已变更，链接已失效。请直接登录，或使用“忘记密码”重新获取")
     finally:
         phone.close()
 

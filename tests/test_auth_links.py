@@ -170,7 +170,7 @@ def test_expired_invitation_is_refused(app, client):
     app.config["INVITATION_MAX_AGE"] = -1  # every token is now older than the allowed age
     response = app.test_client().get(_path(url))
     assert response.status_code == 400
-    assert "链接已过期，请联系组织方重新发送" in response.get_data(as_text=True)
+    assert "链接已过期，请使用“忘记密码”重新获取，或联系组织方重新发送" in response.get_data(as_text=True)
     response = app.test_client().post(_path(url), data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert response.status_code == 400
     with app.app_context():

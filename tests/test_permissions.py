@@ -16,6 +16,7 @@ PUBLIC_ENDPOINTS = {
     "auth.login": "log-in page",
     "auth.accept_invitation": "invitation link sets the first password",
     "auth.reset_password": "password reset link",
+    "auth.forgot_password": "self-service request for a reset link (neutral answer, rate-limited per IP and per address)",
     "events.calendar": "public year calendar of theme days",
     "events.calendar_ics": "iCalendar feed of theme days (subscribed by calendar clients)",
     "events.public_page": "public theme-day page (approved content only)",

@@ -1,4 +1,4 @@
-"""Organiser pages: users, invitations, deactivation, password resets.
+"""Organiser pages: users, invitations, editing an account, deactivation, password resets.
 
 Views are thin: they parse the form, call a service, commit, and redirect. A freshly issued
 invitation / reset link is kept in the session for one request so the user page can show it
@@ -15,7 +15,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from eventhub.auth import bp, services
-from eventhub.auth.forms import ActionForm, DeactivateForm, InviteForm, UserFilterForm
+from eventhub.auth.forms import ActionForm, DeactivateForm, EditUserForm, InviteForm, UserFilterForm
 from eventhub.auth.models import User
 from eventhub.core.permissions import require
 from eventhub.extensions import db
@@ -110,6 +110,36 @@ def user_detail(user_id: int) -> str:
         action_form=ActionForm(),
         is_self=user.id == current_user.id,
     )
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@require("users.manage")
+def edit_user(user_id: int) -> Any:
+    """Correct an account: e-mail, name, role, base, mobile (the rules are in ``services.update_user``)."""
+    user = _get_user(user_id)
+    form = EditUserForm(user_id=user.id)
+    if request.method == "GET":
+        form.email.data, form.name.data, form.role.data = user.email, user.name, user.role
+        form.base_id.data, form.mobile.data = user.base_id, user.mobile or ""
+    if form.validate_on_submit():
+        try:
+            changes = services.update_user(
+                user,
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                base=form.base,
+                mobile=form.mobile.data or None,
+                actor=current_user._get_current_object(),
+            )
+        except (services.AccountError, ValueError) as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("已保存 %(name)s 的账号信息", name=user.name) if changes else _("没有修改任何内容"), "success" if changes else "info")
+            return redirect(url_for("auth.user_detail", user_id=user.id))
+    return render_template("auth/edit_user.html", form=form, user=user, is_self=user.id == current_user.id)
 
 
 def _change_active(user_id: int, active: bool) -> Any:

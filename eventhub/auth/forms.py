@@ -115,6 +115,32 @@ class InviteForm(FlaskForm):
             raise ValidationError(_("承办基地用户必须选择所属示范基地"))
 
 
+class EditUserForm(InviteForm):
+    """Change an account's e-mail, name, role, base or mobile (the invitation form's fields and checks)."""
+
+    def __init__(self, *args: Any, user_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user_id = user_id
+        self.email.description = _l("用户以此邮箱登录；修改后，发往原邮箱的邀请或重置密码链接随即失效")
+
+    def validate_email(self, field: EmailField) -> None:
+        from eventhub.auth.services import find_by_email
+
+        other = find_by_email(field.data) if field.data else None
+        if other is not None and other.id != self.user_id:
+            raise ValidationError(_("该邮箱已被其他账号使用"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    """ "Forgot password": only the e-mail address; the answer never says whether it has an account."""
+
+    email = EmailField(
+        _l("登录邮箱"),
+        validators=[DataRequired(_l("请填写邮箱")), Length(max=254, message=_l("邮箱最长 254 个字符")), EmailAddress()],
+        render_kw={"autocomplete": "username"},
+    )
+
+
 class SetPasswordForm(FlaskForm):
     """Choose a password (invitation or reset link); each broken rule is its own error."""
 

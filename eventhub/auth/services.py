@@ -1,7 +1,8 @@
 """Account rules: creation, passwords, invitation and reset links, deactivation.
 
 Invitation and reset links are signed (itsdangerous) and expire; they also carry a fingerprint
-of the current password hash, so a link stops working as soon as it has been used once.
+of the current password hash and e-mail address, so a link stops working as soon as it has been
+used once, or once an organiser corrects the address it was mailed to.
 Services add their audit rows to the session; the caller (view or command) commits.
 """
 
@@ -167,7 +168,9 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
 
 
 def _fingerprint(user: User) -> str:
-    return hashlib.sha256((user.password_hash or "unset").encode()).hexdigest()[:16]
+    """What a link is bound to: the password hash (a used link dies with it) and the e-mail
+    address (correcting a mistyped address ends the link mailed to the wrong one)."""
+    return hashlib.sha256(f"{user.password_hash or 'unset'}|{user.email}".encode()).hexdigest()[:16]
 
 
 def link_max_age(purpose: str) -> int:
@@ -181,6 +184,11 @@ def _validity_text(seconds: int) -> str:
     if seconds >= 3600:
         return _("%(n)d 小时", n=seconds // 3600)
     return _("%(n)d 分钟", n=max(seconds // 60, 1))
+
+
+def reset_validity_text() -> str:
+    """How long a reset link stays valid, in words ("2 小时")."""
+    return _validity_text(link_max_age("reset"))
 
 
 def make_account_token(user: User, purpose: str) -> str:
@@ -199,7 +207,7 @@ def load_account_token(token: str, purpose: str, *, lock: bool = False) -> User:
     try:
         data = _serializer(f"account-{purpose}").loads(token, max_age=link_max_age(purpose))
     except SignatureExpired as exc:
-        raise AccountError(_("链接已过期，请联系组织方重新发送")) from exc
+        raise AccountError(_("链接已过期，请使用“忘记密码”重新获取，或联系组织方重新发送")) from exc
     except BadSignature as exc:
         raise AccountError(_("链接无效，请检查是否完整复制")) from exc
     user_id = data.get("u") if isinstance(data, dict) else None
@@ -207,7 +215,7 @@ def load_account_token(token: str, purpose: str, *, lock: bool = False) -> User:
     if user is None or not user.is_active:
         raise AccountError(_("该账号不存在或已停用"))
     if data.get("f") != _fingerprint(user):
-        raise AccountError(_("该链接已使用过，请直接登录或联系组织方重新发送"))
+        raise AccountError(_("该链接已使用过，或账号邮箱已变更，链接已失效。请直接登录，或使用“忘记密码”重新获取"))
     return user
 
 
@@ -303,3 +311,69 @@ def set_active(user: User, active: bool, actor: User, reason: str = "") -> None:
     if reason.strip():
         after["reason"] = reason.strip()
     audit.record("user.activate" if active else "user.deactivate", user, before=before, after=after, actor=actor)
+
+
+# ---- self-service: "forgot password" ------------------------------------------------
+
+
+def request_password_reset(email: str) -> LinkResult | None:
+    """Mail a reset link to the owner of ``email``, or an invitation if they never set a password.
+
+    The page answers the same whatever happens here, so nobody learns whether an address has
+    an account; only a malformed address is refused (``ValueError`` from :func:`check_email`).
+    Deactivated and unknown accounts get nothing. The caller commits; Flask-Limiter bounds how
+    often one address (and one IP) can ask.
+    """
+    user = find_by_email(check_email(email))
+    if user is None or not user.is_active:
+        return None
+    return issue_link(user, "reset" if user.has_password else "invite", actor=None)
+
+
+# ---- editing an account (organisers) --------------------------------------------------
+
+
+def _other_active_organisers(user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(User).where(User.role == Role.ORGANISER.value, User.active.is_(True), User.id != user.id)) or 0
+
+
+def update_user(
+    user: User, *, email: str, name: str, role: Role | str, base: DemonstrationBase | None, mobile: str | None, actor: User
+) -> dict[str, tuple[Any, Any]]:
+    """Change an account's e-mail, name, mobile, role or base (caller commits); the changes made.
+
+    The same rules as :func:`create_user` (a host belongs to a base, others to none; e-mail
+    unique), and two more: an organiser cannot change their own role (they would lose this
+    page halfway), and the last active organiser keeps the role (nobody could manage accounts).
+    A new e-mail address also ends any invitation or reset link mailed to the old one (links
+    are bound to the address, see :func:`_fingerprint`). Everything changed is audited with
+    its old value.
+    """
+    role = Role(role)
+    email = check_email(email)
+    name = (name or "").strip()
+    if not name:
+        raise AccountError(_("请填写姓名"))
+    if len(name) > 100:
+        raise AccountError(_("姓名最长 100 个字符"))
+    other = find_by_email(email)
+    if other is not None and other.id != user.id:
+        raise AccountError(_("邮箱 %(email)s 已被其他账号使用", email=email))
+    if role is Role.HOST and base is None:
+        raise AccountError(_("承办基地用户必须选择所属示范基地"))
+    if role is not Role.HOST:
+        base = None
+    if role.value != user.role:
+        if user.id == actor.id:
+            raise AccountError(_("不能修改自己的角色，请由另一位组织方用户操作"))
+        if user.role == Role.ORGANISER.value and user.active and not _other_active_organisers(user):
+            raise AccountError(_("这是唯一启用中的组织方账号，不能改为其他角色"))
+    new = {"email": email, "name": name, "role": role.value, "base_id": getattr(base, "id", None), "mobile": check_mobile(mobile) if mobile else None}
+    old = {"email": user.email, "name": user.name, "role": user.role, "base_id": user.base_id, "mobile": user.mobile}
+    changes = {key: (old[key], new[key]) for key in new if old[key] != new[key]}
+    if not changes:
+        return {}
+    user.email, user.name, user.role, user.base, user.mobile = email, name, role.value, base, new["mobile"]
+    db.session.flush()
+    audit.record("user.update", user, before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()}, actor=actor)
+    return changes

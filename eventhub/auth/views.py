@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from eventhub.auth import bp, services
-from eventhub.auth.forms import LoginForm, SetPasswordForm
+from eventhub.auth.forms import ForgotPasswordForm, LoginForm, SetPasswordForm
 from eventhub.auth.models import User
 from eventhub.core import audit
 from eventhub.core.permissions import public
@@ -22,6 +22,7 @@ from eventhub.core.urls import secret_page as _private
 from eventhub.extensions import db, limiter
 
 DEFAULT_LINK_RATE_LIMIT = "10 per minute; 50 per hour"
+DEFAULT_ADDRESS_LIMIT = "3 per hour; 10 per day"  # see RESET_REQUEST_ADDRESS_LIMIT in config.py
 
 
 def load_user(user_id: str) -> User | None:
@@ -52,6 +53,15 @@ def _login_limit() -> str:
 
 def _link_limit() -> str:
     return current_app.config.get("ACCOUNT_LINK_RATE_LIMIT", DEFAULT_LINK_RATE_LIMIT)
+
+
+def _per_address_limit() -> str:
+    return current_app.config.get("RESET_REQUEST_ADDRESS_LIMIT", DEFAULT_ADDRESS_LIMIT)
+
+
+def _address_key() -> str:
+    """Rate-limit key of the "forgot password" form: the address asked for, whoever asks."""
+    return "forgot:" + (request.form.get("email") or "").strip().lower()[:254]
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -126,3 +136,25 @@ def accept_invitation(token: str) -> Response:
 def reset_password(token: str) -> Response:
     """A user chooses a new password through the link an organiser issued."""
     return _account_link(token, "reset")
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@public
+@limiter.limit(_link_limit, methods=["POST"], error_message=lambda: _("提交过于频繁，请稍后再试"))
+@limiter.limit(_per_address_limit, methods=["POST"], key_func=_address_key, error_message=lambda: _("该邮箱申请过于频繁，请稍后再试或查收已发送的邮件"))
+def forgot_password() -> Any:
+    """Ask for a reset link by e-mail. The answer is the same whether or not the address has an
+    account (no way to find out who is registered); the link itself is the one organisers issue."""
+    if current_user.is_authenticated:
+        return redirect(url_for("core.index"))
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.request_password_reset(form.email.data)
+        except ValueError as exc:  # a malformed address the form's check let through
+            db.session.rollback()
+            form.email.errors.append(str(exc))
+        else:
+            db.session.commit()
+            return render_template("auth/forgot_password_sent.html", email=form.email.data.strip())
+    return render_template("auth/forgot_password.html", form=form, validity=services.reset_validity_text())
