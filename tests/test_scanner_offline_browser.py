@@ -17,8 +17,10 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
 
 from eventhub.checkin.models import Checkin, CheckinScan
+from eventhub.core.permissions import Role
 from eventhub.extensions import db
 from tests.browser_helpers import phone_context_args
+from tests.factories import make_user
 from tests.test_scanner_browser import SQLITE, as_user, open_scanner, scan_typed, scan_world
 
 # What such a WebView does: crypto.subtle knows no Ed25519 (importKey / verify reject), SHA-512 works.
@@ -65,7 +67,10 @@ def open_then_reload_offline(page: Page, base_url: str, world: dict) -> None:
 def test_worker_is_served_for_scanner_staff_and_lists_the_pages_files(app, client):  # noqa: ANN001
     with app.app_context():
         world = scan_world()
+        host = make_user(Role.HOST).email
+        db.session.commit()
     assert client.get("/checkin/sw.js").status_code in (302, 303)  # anonymous: the log-in page
+    assert as_user(app, host).get("/checkin/sw.js").status_code == 403  # like the scanner page
     staff = as_user(app, world["staff"])
     response = staff.get("/checkin/sw.js")
     assert response.status_code == 200

@@ -805,6 +805,7 @@
   async function renewToken() {
     try {
       const response = await fetch(location.pathname, { credentials: "same-origin", cache: "no-store" });
+      if (response.status >= 500) return false; // a proxy without its app: as offline (see api())
       const html = await response.text();
       const doc = new DOMParser().parseFromString(html, "text/html");
       const meta = doc.querySelector('meta[name="csrf-token"]');
