@@ -318,6 +318,7 @@ def test_demo_past_event_has_every_assessment_part(app, client):
         today = to_shanghai(utcnow()).date()
         event = db.session.scalar(select(Event).where(Event.end_date < today))
         assert event is not None and event.host_base.name == "中国一重集团有限公司"
+        assert (event.id, event.campaign_id) == (3, 2)  # the README links /events/3/… and /campaigns/2/assessment
         assert event.campaign.status == "running" and event.detail_plan.status == "approved"
         assert event.start_date.isoformat() in result.output
         assert len(event.detail_plan.sessions) == 5
