@@ -1,5 +1,6 @@
 """``flask demo load``: the 92 bases, the next campaign, one user per role, submitted plans and a
-plan-review round in scoring, in one transaction."""
+plan-review round in scoring, the running campaign's theme days (two upcoming, one held with its
+assessment data), in one transaction."""
 
 from __future__ import annotations
 
@@ -90,10 +91,12 @@ def _all_counts() -> tuple[int, ...]:
     return tuple(_count(m) for m in (*models, SurveyInvitation, SurveyResponse, EventAssessment, MailMessage, AuditLog))
 
 
-def test_second_load_if_empty_does_nothing(app):
+def test_if_empty_loads_into_an_empty_database_then_does_nothing(app):
     runner = app.test_cli_runner()
-    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    first = runner.invoke(args=["demo", "load", "--if-empty"])
+    assert first.exit_code == 0, first.output
     with app.app_context():
+        assert _count(DemonstrationBase) == 92
         counts = _all_counts()
     assert all(counts)
     result = runner.invoke(args=["demo", "load", "--if-empty"])
@@ -102,13 +105,6 @@ def test_second_load_if_empty_does_nothing(app):
     assert "Demo-organiser-2026" not in result.output
     with app.app_context():
         assert _all_counts() == counts
-
-
-def test_if_empty_on_an_empty_database_loads(app):
-    result = app.test_cli_runner().invoke(args=["demo", "load", "--if-empty"])
-    assert result.exit_code == 0, result.output
-    with app.app_context():
-        assert _count(DemonstrationBase) == 92
 
 
 def test_if_empty_skips_when_only_a_user_exists(app):
@@ -157,16 +153,13 @@ def test_everything_or_nothing(app, monkeypatch):
         assert (_count(DemonstrationBase), _count(User), _count(Campaign), _count(AuditLog)) == (0, 0, 0, 0)
 
 
-def test_demo_organiser_can_log_in_and_see_the_campaign(app, client):
+def test_demo_organiser_sees_the_campaign_and_host_its_base(app, client):
     app.test_cli_runner().invoke(args=["demo", "load"])
     login(client, "organiser@demo.example.com", "Demo-organiser-2026")
     html = client.get("/campaigns/").get_data(as_text=True)
     assert "“融通创新”主题日" in html
     assert "还剩" in html
-
-
-def test_demo_host_sees_its_base(app, client):
-    app.test_cli_runner().invoke(args=["demo", "load"])
+    client.post("/logout")
     login(client, "host@demo.example.com", "Demo-host-2026")
     html = client.get("/").get_data(as_text=True)
     assert demo.HOST_BASE in html
