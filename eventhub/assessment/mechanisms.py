@@ -47,6 +47,7 @@ from sqlalchemy.exc import IntegrityError
 
 from eventhub.assessment.models import MECHANISM_KIND_LABELS, Mechanism, MechanismCheck, MechanismKind, MechanismMember
 from eventhub.core import audit
+from eventhub.core.i18n import join_list
 from eventhub.core.mail import send_mail
 from eventhub.core.timeutil import as_utc, format_local, shanghai, to_shanghai, utcnow
 from eventhub.core.urls import external_url
@@ -254,7 +255,7 @@ def _check_values(event: Event, values: Mapping[str, Any], *, locked: bool, curr
         existing = {m.email for m in current.members}
         clash = [m.email for m in members if m.email in existing]
         if clash:
-            errors["members"] = _("%(emails)s 已是成员，无需重复添加。", emails="、".join(clash))
+            errors["members"] = _("%(emails)s 已是成员，无需重复添加。", emails=join_list(clash))
         members = [MemberInput(m.org_name, m.contact_name, m.email) for m in current.members] + members
     if "members" not in errors:
         if len(members) < MEMBERS_MIN:

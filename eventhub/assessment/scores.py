@@ -37,6 +37,7 @@ from sqlalchemy import func, select
 from eventhub.assessment.models import AssessmentSettings, EventAssessment
 from eventhub.campaigns.models import Campaign
 from eventhub.core import audit
+from eventhub.core.i18n import join_list
 from eventhub.core.timeutil import to_shanghai, utcnow
 from eventhub.events.models import Event, EventStatus
 from eventhub.extensions import db
@@ -564,7 +565,7 @@ def export_xlsx(result: CampaignResult, actor: Any) -> bytes:
                 r.event.start_date.isoformat(),
                 round(r.score.composite, 2) if r.score.composite is not None else None,
                 r.score.rank,
-                "、".join(str(METRIC_BY_KEY[m].label) for m in r.score.missing),
+                join_list(str(METRIC_BY_KEY[m].label) for m in r.score.missing),
                 _("已定稿") if r.finalised else _("未定稿"),
                 r.assessment.comment if r.assessment else "",
             ]

@@ -59,7 +59,7 @@ from eventhub.competitions.models import (
     RoundStatus,
 )
 from eventhub.core import audit
-from eventhub.core.i18n import N_
+from eventhub.core.i18n import N_, join_list
 from eventhub.core.mail import send_mail
 from eventhub.core.timeutil import format_local, utcnow
 from eventhub.core.tokens import hash_token, new_token
@@ -281,7 +281,7 @@ def save_tracks(competition: Competition, names: list[str], actor: Any) -> None:
     }
     blocked = [t.name for t in removed if t.id in used]
     if blocked:
-        raise CompetitionError({"tracks": _("赛道“%(names)s”已有参赛项目，不能删除（可改名）。", names="、".join(blocked))})
+        raise CompetitionError({"tracks": _("赛道“%(names)s”已有参赛项目，不能删除（可改名）。", names=join_list(blocked))})
     before = [t.name for t in competition.tracks]
     for track in removed:
         competition.tracks.remove(track)
@@ -414,7 +414,7 @@ def eligibility_failures(competition: Competition, *, org_type: str, founded_on:
     reasons: list[str] = []
     types = rules.get("org_types") or []
     if types and org_type not in types:
-        allowed = "、".join(_(ORG_TYPE_LABELS[OrgType(t)]) for t in types)
+        allowed = join_list(_(ORG_TYPE_LABELS[OrgType(t)]) for t in types)
         shown = _(ORG_TYPE_LABELS[OrgType(org_type)]) if org_type in {o.value for o in OrgType} else org_type or _("未填写")
         reasons.append(_("单位类型为“%(type)s”，本赛仅限：%(allowed)s。", type=shown, allowed=allowed))
     after = rules.get("founded_after")
@@ -426,7 +426,7 @@ def eligibility_failures(competition: Competition, *, org_type: str, founded_on:
             reasons.append(_("成立于 %(founded)s，本赛仅限 %(date)s 之后成立的单位。", founded=founded_on.isoformat(), date=limit.isoformat()))
     regions = rules.get("regions") or []
     if regions and region not in regions:
-        reasons.append(_("所在地区为“%(region)s”，本赛仅限：%(allowed)s。", region=region or _("未填写"), allowed="、".join(regions)))
+        reasons.append(_("所在地区为“%(region)s”，本赛仅限：%(allowed)s。", region=region or _("未填写"), allowed=join_list(regions)))
     return reasons
 
 
@@ -1042,7 +1042,7 @@ def decide_round(round_: CompetitionRound, actor: Any, tie_policy: str = "advanc
     table = standings(round_, tie_policy)
     unscored = [row.entry.project_name for ts in table for row in ts.rows if row.score is None]
     if unscored:
-        raise CompetitionError(_("以下项目还没有任何已提交的评分表，不能确定结果：%(names)s", names="、".join(unscored)))
+        raise CompetitionError(_("以下项目还没有任何已提交的评分表，不能确定结果：%(names)s", names=join_list(unscored)))
     final = is_final(round_)
     following = next_round(round_)
     out: list[RoundResult] = []

@@ -21,6 +21,7 @@ from flask import Response, current_app, send_file
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from eventhub.core.i18n import join_list
 from eventhub.core.timeutil import UTCDateTime, utcnow
 from eventhub.extensions import db
 
@@ -117,7 +118,7 @@ def sniff(data: bytes) -> str | None:
 
 
 def _allowed_text(kinds: tuple[str, ...]) -> str:
-    return "、".join(KINDS[k].label for k in kinds)
+    return join_list(KINDS[k].label for k in kinds)
 
 
 def check_upload(data: bytes, filename: str, kinds: tuple[str, ...] = DOCUMENT_KINDS) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from eventhub.core import audit, dashboard
+from eventhub.core.i18n import join_list
 from eventhub.core.permissions import ROLE_LABELS, Role, has_permission, public, require
 from eventhub.core.timeutil import format_local
 from eventhub.core.validators import mask_mobile
@@ -104,6 +105,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["mask_mobile"] = mask_mobile
     app.jinja_env.filters["zishu"] = count_zishu
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["listjoin"] = join_list
 
     @app.context_processor
     def inject() -> dict[str, Any]:

@@ -29,6 +29,7 @@ from eventhub.auth.models import User
 from eventhub.bases.models import DemonstrationBase
 from eventhub.campaigns.models import Campaign
 from eventhub.core import audit
+from eventhub.core.i18n import join_list
 from eventhub.core.locking import lock_for_change
 from eventhub.core.permissions import Role, has_permission
 from eventhub.core.timeutil import as_utc, end_of_day, format_local, is_on_time, remaining, to_shanghai, utcnow
@@ -891,7 +892,7 @@ def validation_problems(plan: DetailPlan) -> list[Problem]:
     covered = {c for s in sessions for c in (s.content_types or [])}
     if sessions and len(covered) < MIN_CONTENT_TYPES:
         labels = content_type_labels()
-        missing = "、".join(labels[c.value] for c in ContentType if c.value not in covered)
+        missing = join_list(labels[c.value] for c in ContentType if c.value not in covered)
         add(
             "sessions",
             _(

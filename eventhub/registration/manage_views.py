@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from eventhub.core import audit
-from eventhub.core.i18n import N_
+from eventhub.core.i18n import N_, join_list
 from eventhub.core.permissions import can_manage_event, has_permission, require
 from eventhub.events.content import publication
 from eventhub.events.models import ApprovalMode, Event
@@ -308,7 +308,7 @@ def manage_cancel(event_id: int, registration_id: int) -> Any:
                 return redirect(detail)
             flash(_("已取消 %(name)s 的报名，并已邮件通知。", name=name), "success")
             if promoted:
-                flash(_("候补递补：%(names)s 已获得名额并收到通知。", names="、".join(r.name for r in promoted)), "info")
+                flash(_("候补递补：%(names)s 已获得名额并收到通知。", names=join_list(r.name for r in promoted)), "info")
             return redirect(detail)
         if not form.errors:
             form.confirm.errors = [_("请先勾选确认框，再取消报名。")]
@@ -347,7 +347,7 @@ def manage_promote(event_id: int) -> Any:
     else:
         promoted = services.promote_waitlist(event, _actor())
         if promoted:
-            flash(_("已按顺序递补 %(n)d 人：%(names)s。", n=len(promoted), names="、".join(r.name for r in promoted)), "success")
+            flash(_("已按顺序递补 %(n)d 人：%(names)s。", n=len(promoted), names=join_list(r.name for r in promoted)), "success")
         else:
             flash(_("暂无空余名额，或候补人员所选场次已满，没有人递补。"), "info")
     return redirect(url_for("registration.manage_waitlist", event_id=event.id))

@@ -33,7 +33,7 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 
 from eventhub.core import audit
-from eventhub.core.i18n import N_
+from eventhub.core.i18n import N_, join_list
 from eventhub.events.models import Event
 from eventhub.extensions import db
 from eventhub.registration.models import ACTIVE_STATUSES, QuestionKind, Registration, RegistrationQuestion
@@ -280,7 +280,7 @@ def _check_one(question: RegistrationQuestion, value: Any) -> Any:
         chosen = {" ".join(str(v).split()) for v in items if not _is_blank(v)}
         unknown = chosen - set(question.choices)
         if unknown:
-            raise ValueError(_("“%(label)s”含有无效选项：%(bad)s。", label=label, bad="、".join(sorted(unknown))))
+            raise ValueError(_("“%(label)s”含有无效选项：%(bad)s。", label=label, bad=join_list(sorted(unknown))))
         return [c for c in question.choices if c in chosen]
     if question.kind == QuestionKind.NUMBER.value:
         if isinstance(value, bool):

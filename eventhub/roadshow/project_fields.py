@@ -27,6 +27,7 @@ from typing import Any
 from flask import has_request_context
 from flask_babel import gettext
 
+from eventhub.core.i18n import join_list
 from eventhub.core.timeutil import SHANGHAI, to_shanghai
 from eventhub.core.validators import check_email, check_mobile, check_uscc
 from eventhub.core.wordcount import count_zishu
@@ -218,7 +219,7 @@ def clean_unavailable(rows: Sequence[Mapping[str, Any]], days: Sequence[date] | 
             errors[f"unavailable-{i}"] = _("第 %(n)d 条不便时段请填写日期及开始、结束时间。", n=i + 1)
             continue
         if allowed is not None and day not in allowed:
-            days_text = "、".join(d.isoformat() for d in sorted(allowed))
+            days_text = join_list(d.isoformat() for d in sorted(allowed))
             errors[f"unavailable-{i}"] = _("第 %(n)d 条不便时段的日期应在活动日期内（%(days)s）。", n=i + 1, days=days_text)
             continue
         if end <= start:

@@ -40,6 +40,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from eventhub.core import audit
+from eventhub.core.i18n import join_list
 from eventhub.core.timeutil import SHANGHAI, to_shanghai, utcnow
 from eventhub.core.urls import external_url
 from eventhub.core.validators import check_mobile
@@ -207,7 +208,7 @@ def clean_session(event: Event, data: Mapping[str, Any], *, session: RoadshowSes
     except ValueError:
         values["day"] = None
     if values["day"] not in days:
-        errors["day"] = _("请选择活动日期内的一天（%(days)s）。", days="、".join(d.isoformat() for d in days))
+        errors["day"] = _("请选择活动日期内的一天（%(days)s）。", days=join_list(d.isoformat() for d in days))
     values["start_time"] = _parse_time(data.get("start_time"))
     values["end_time"] = _parse_time(data.get("end_time"))
     if values["start_time"] is None:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from eventhub.auth.models import User
 from eventhub.campaigns.models import Campaign
 from eventhub.core import audit
+from eventhub.core.i18n import join_list
 from eventhub.core.mail import MailMessage, send_mail
 from eventhub.core.permissions import Role
 from eventhub.core.timeutil import SHANGHAI, format_local, subtract_months, to_shanghai, utcnow
@@ -416,11 +417,11 @@ def describe(problem: Problem, labels: dict[Hashable, str], gap: int, earliest: 
         return _("%(name)s：时间窗口早于最早可安排日期 %(day)s（活动方案提前量加两周）。", name=name, day=earliest.isoformat())
     if problem.code == allocation.BLOCKED:
         if problem.dates:
-            return _("%(name)s：活动日期与法定节假日或排除日期冲突（%(days)s）。", name=name, days="、".join(d.isoformat() for d in problem.dates))
+            return _("%(name)s：活动日期与法定节假日或排除日期冲突（%(days)s）。", name=name, days=join_list(d.isoformat() for d in problem.dates))
         return _("%(name)s：时间窗口内每个可选开始日期都会碰到法定节假日或排除日期。", name=name)
     if problem.code == allocation.OUTSIDE_WINDOW:
         return _("%(name)s：日期不在其提出的时间窗口内（或天数与窗口不同）。", name=name)
-    others = "、".join(labels.get(k, str(k)) for k in problem.others)
+    others = join_list(labels.get(k, str(k)) for k in problem.others)
     return _("%(name)s：与 %(others)s 的开始日期间隔不足 %(gap)d 天或日期重叠。", name=name, others=others or "—", gap=gap)
 
 
@@ -507,7 +508,7 @@ def publish(campaign: Campaign, actor: Any) -> PublishResult:
     selected = selected_decisions(campaign)
     missing = [host_label(d) for d in selected if d.start_date is None]
     if missing:
-        raise SelectionError(_("以下承办基地尚未安排日期：%(names)s", names="、".join(missing)))
+        raise SelectionError(_("以下承办基地尚未安排日期：%(names)s", names=join_list(missing)))
     if not selected:
         raise SelectionError(_("尚未选定承办基地。"))
     result = PublishResult()
