@@ -72,7 +72,11 @@ def test_demo_load_command(app):
         assert campaigns[0].plan_deadline > utcnow()
         assert campaigns[1].year == campaigns[0].year - 1
         hosts = {u.email: u.base.name for u in db.session.scalars(select(User).where(User.role == "host"))}
-        assert hosts == {"host@demo.example.com": demo.HOST_BASE, "host-cnpc@demo.example.com": demo.SECOND_HOST_BASE}
+        assert hosts == {
+            "host@demo.example.com": demo.HOST_BASE,
+            "host-cnpc@demo.example.com": demo.SECOND_HOST_BASE,
+            "host-cfhi@demo.example.com": demo.PAST_HOST_BASE,
+        }
         for account in demo.ACCOUNTS:
             assert account.email in result.output
             assert account.password in result.output

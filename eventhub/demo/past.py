@@ -23,9 +23,9 @@ for the same reason (``send_reminders`` has no per-event step).
 
 The scores are computed live by ``assessment.scores`` from these facts. The assessment is left
 *not* finalised and the results *not* published: publishing needs every event finalised, then
-freezes the figures and locks the weights, and would show nothing to any demo account (no demo
-host belongs to 中国一重; hosts only ever see their own event). Left open, the organiser can
-try the weights, the assessor can finalise, the organiser can publish — the whole workflow.
+freezes the figures and locks the weights. Left open, the organiser can try the weights, the
+assessor can finalise, the organiser can publish — the whole workflow — and the demo host of
+中国一重 (host-cfhi@demo.example.com) then sees the published result of their own event.
 """
 
 from __future__ import annotations

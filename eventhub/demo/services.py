@@ -45,6 +45,7 @@ BASES_RESOURCE = "data/demonstration-bases-batch3.csv"
 BASE_COLUMNS = ("name", "short_name", "batch", "direction", "base_type", "province", "source")
 HOST_BASE = "中国华润有限公司"
 SECOND_HOST_BASE = "中国石油天然气集团有限公司"
+PAST_HOST_BASE = "中国一重集团有限公司"  # host of the demo's past theme day (demo/past.py)
 LOGIN_URL = "http://127.0.0.1:5000/login"
 ORGANISER_EMAIL = "organiser@demo.example.com"
 REVIEWER_EMAIL = "reviewer@demo.example.com"
@@ -67,6 +68,7 @@ ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount(REVIEWER_EMAIL, "演示评审专家", Role.REVIEWER, "Demo-reviewer-2026"),
     DemoAccount("host@demo.example.com", "华润基地演示用户", Role.HOST, "Demo-host-2026", HOST_BASE),
     DemoAccount("host-cnpc@demo.example.com", "中国石油基地演示用户", Role.HOST, "Demo-host-cnpc-2026", SECOND_HOST_BASE),
+    DemoAccount("host-cfhi@demo.example.com", "中国一重基地演示用户", Role.HOST, "Demo-host-cfhi-2026", PAST_HOST_BASE),
     DemoAccount("checkin@demo.example.com", "演示签到人员", Role.CHECKIN, "Demo-checkin-2026"),
     DemoAccount("assessor@demo.example.com", "演示第三方评估", Role.ASSESSOR, "Demo-assessor-2026"),
     DemoAccount("participant@demo.example.com", "演示参与企业", Role.PARTICIPANT, "Demo-participant-2026"),
