@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from eventhub.auth import services as auth_services
 from eventhub.core.audit import AuditLog
 from eventhub.core.mail import MailMessage, queue_mail
 from eventhub.core.permissions import Role
+from eventhub.core.tokens import new_token
 from eventhub.extensions import db
 from tests.factories import PASSWORD, make_user, user_and_login
 from tests.smtp_helpers import SmtpRecorder, parse, running
@@ -309,3 +311,36 @@ def test_forms_need_the_csrf_token(make_app):
     index = client.get("/outbox/").get_data(as_text=True)
     token = re.search(r'id="deliver-now".*?name="csrf_token" type="hidden" value="([^"]+)"', index, re.S).group(1)
     assert client.post("/outbox/deliver-now", data={"csrf_token": token}).status_code == 302
+
+
+def test_private_links_are_hidden_on_the_detail_page_and_resent_whole(app, client):
+    """An organiser sees which link someone got, not a link to act as them; a resend mails it whole."""
+    token = new_token()
+    link = f"https://eventhub.example.cn/registrations/{token}"
+    with app.app_context():
+        sent = _add(
+            "registration:1:confirmed",
+            "guest@example.com",
+            "报名成功",
+            status="sent",
+            sent_at=T0,
+            body=f"您的专属页面：{link}\n活动页面：https://eventhub.example.cn/theme-days/1",
+            html_body=f'<p><a href="{link}">查看报名</a> {link}</p>',
+        )
+        db.session.commit()
+    user_and_login(app, client)
+    with app.test_request_context():
+        invitation = auth_services.invite_user(email="new@example.com", name="新用户", role=Role.ASSESSOR, base=None, actor=None)
+        db.session.commit()
+        invite_id, invite_url = invitation.message_id, invitation.url
+    page = client.get(f"/outbox/{sent}").get_data(as_text=True)
+    assert token not in page and token[:12] not in page
+    assert f"/registrations/{token[:4]}…" in page and "https://eventhub.example.cn/theme-days/1" in page  # ordinary links intact
+    assert "私密链接只显示开头几位" in page
+    secret = invite_url.rsplit("/", 1)[1]
+    invite_page = client.get(f"/outbox/{invite_id}").get_data(as_text=True)
+    assert secret not in invite_page and f"/invite/{secret[:4]}…" in invite_page
+    client.post(f"/outbox/{sent}/resend", data={"confirm": "y"})
+    with app.app_context():
+        copy = db.session.scalar(select(MailMessage).where(MailMessage.key == "registration:1:confirmed:resend:1"))
+        assert link in copy.body and link in copy.html_body

@@ -23,6 +23,7 @@ from wtforms.validators import Length, Optional
 from eventhub.core import audit, mail
 from eventhub.core.mail import MAIL_STATUS_LABELS, MailAttachment, MailMessage, MailStatus
 from eventhub.core.permissions import require
+from eventhub.core.urls import mask_private_links
 from eventhub.extensions import db
 
 bp = Blueprint("outbox", __name__, url_prefix="/outbox")
@@ -85,7 +86,10 @@ def index() -> str:
 @bp.get("/<int:message_id>")
 @require("outbox.manage")
 def detail(message_id: int) -> str:
-    """One message: headers, text and HTML bodies, attachments, delivery attempts and history."""
+    """One message: headers, text and HTML bodies, attachments, delivery attempts and history.
+
+    The secret part of private links in the bodies is hidden (:func:`mask_private_links`): an
+    organiser helping someone resends the mail rather than reading their link off this page."""
     message = _message_or_404(message_id)
     resends = []
     if message.status == MailStatus.SENT.value:
@@ -95,6 +99,8 @@ def detail(message_id: int) -> str:
     return render_template(
         "outbox/detail.html",
         message=message,
+        body=mask_private_links(message.body),
+        html_body=mask_private_links(message.html_body),
         message_id_header=mail.message_id(message),
         key_header=mail.KEY_HEADER,
         sender=current_app.config.get("MAIL_DEFAULT_SENDER"),
