@@ -156,3 +156,17 @@ class RecommendForm(FlaskForm):
         super().__init__(*args, **kwargs)
         for name in ("ref", "showcase", "reason"):
             self[name].flags.required = True
+
+
+class ReopenForm(FlaskForm):
+    """撤销本轮结果: the reason is required (checked by the service) and kept in the audit log."""
+
+    reason = TextAreaField(
+        _l("撤销原因"),
+        render_kw={"rows": 3, "maxlength": services.REASON_MAX},
+        description=_l("例如：并列处理方式选错；有评分表迟交。原因将记录在审计日志中。"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reason.flags.required = True

@@ -59,6 +59,7 @@ from eventhub.competitions.models import (
     RoundStatus,
 )
 from eventhub.core import audit
+from eventhub.core.audit import AuditLog
 from eventhub.core.i18n import N_, join_list
 from eventhub.core.mail import send_mail
 from eventhub.core.timeutil import format_local, utcnow
@@ -1077,19 +1078,209 @@ def decide_round(round_: CompetitionRound, actor: Any, tie_policy: str = "advanc
         actor=actor,
     )
     if not final:
+        reopened, earlier = _earlier_outcomes(round_)
         for row in (row for ts in table for row in ts.rows):
+            if reopened and earlier.get(row.entry.id) == row.advanced:
+                continue  # decided again after a reopening: the entrant already knows this outcome
             send_mail(
                 row.entry.contact_email,
                 "competition_round_result",
-                key=f"competition-round-result:{round_.id}:{row.entry.id}",
+                key=f"competition-round-result:{round_.id}:{row.entry.id}" + (f":{reopened}" if reopened else ""),
                 locale=row.entry.locale,
                 entry=row.entry,
                 competition=round_.competition,
                 round=round_,
                 following=following,
                 advanced=row.advanced,
+                corrected=bool(reopened),
             )
     return out
+
+
+def _earlier_outcomes(round_: CompetitionRound) -> tuple[int, dict[int, bool]]:
+    """How often the round was reopened, and per entry whether it advanced in the decision undone last.
+
+    After a reopening the new decision mails only the entrants whose outcome changed (what the
+    others were told still holds), under a key numbered by the reopening so it is not taken for
+    the first mail. The undone decision is read from the reopening's audit row, which keeps it whole.
+    """
+    query = (
+        select(AuditLog)
+        .where(AuditLog.action == "competition_round.reopen", AuditLog.object_type == "CompetitionRound", AuditLog.object_id == str(round_.id))
+        .order_by(AuditLog.id)
+    )
+    rows = list(db.session.scalars(query))
+    if not rows:
+        return 0, {}
+    undone = (rows[-1].before or {}).get("results") or []
+    return len(rows), {int(r["entry_id"]): bool(r["advanced"]) for r in undone}
+
+
+# ---- reopening a decided round ---------------------------------------------------------------------------
+
+
+@dataclass
+class ReopenPlan:
+    """What :func:`reopen_round` would undo (the confirmation page shows it) or why it may not."""
+
+    round: CompetitionRound
+    blockers: list[str] = field(default_factory=list)
+    results: list[RoundResult] = field(default_factory=list)
+    back_to_active: list[CompetitionEntry] = field(default_factory=list)  # eliminated → competing again in this round
+    back_from_next: list[CompetitionEntry] = field(default_factory=list)  # advanced → back in this round
+    following: CompetitionRound | None = None
+    next_items: int = 0  # the next round's judging items that are removed
+    next_assignments: int = 0
+    next_judges: int = 0
+    awards: list[Award] = field(default_factory=list)
+    reopens_competition: bool = False  # the final round: the competition goes back from finished to judging
+
+    @property
+    def allowed(self) -> bool:
+        return not self.blockers
+
+
+def _sheet_counts(jr: JudgingRound) -> tuple[int, int]:
+    """(submitted, draft) score sheets in a judging round."""
+    submitted = drafts = 0
+    for item in jr.items:
+        for a in item.assignments:
+            if a.sheet is not None:
+                if a.sheet.status == "submitted":
+                    submitted += 1
+                else:
+                    drafts += 1
+    return submitted, drafts
+
+
+def reopen_plan(round_: CompetitionRound) -> ReopenPlan:
+    """What reopening ``round_`` involves, with every reason it is refused (empty when allowed)."""
+    competition = round_.competition
+    plan = ReopenPlan(round=round_, following=next_round(round_))
+    if round_.status != RoundStatus.DECIDED.value:
+        plan.blockers.append(_("本轮尚未确定结果，无需撤销。"))
+        return plan
+    if competition.results_published_at is not None:
+        plan.blockers.append(_("大赛结果已于 %(when)s 公布，不能再撤销本轮结果。", when=format_local(competition.results_published_at)))
+    following = plan.following
+    jr_next = judging_round(following) if following is not None else None
+    if following is not None and (following.status != RoundStatus.SETUP.value or (jr_next is not None and jr_next.status != "setup")):
+        submitted, drafts = _sheet_counts(jr_next) if jr_next is not None else (0, 0)
+        plan.blockers.append(
+            _(
+                "下一轮“%(name)s”已开始评分（已提交 %(s)d 份评分表，草稿 %(d)d 份），不能撤销本轮结果。",
+                name=following.name,
+                s=submitted,
+                d=drafts,
+            )
+        )
+    elif jr_next is not None and sum(_sheet_counts(jr_next)):
+        plan.blockers.append(_("下一轮“%(name)s”已有评分表，不能撤销本轮结果。", name=following.name))
+    plan.results = results_of(round_)
+    final = is_final(round_)
+    if not final:
+        for r in plan.results:
+            if r.advanced:
+                plan.back_from_next.append(r.entry)
+            elif r.entry.status == EntryStatus.ELIMINATED.value:
+                plan.back_to_active.append(r.entry)
+    if jr_next is not None:
+        plan.next_items = len(jr_next.items)
+        assignments = [a for i in jr_next.items for a in i.assignments]
+        plan.next_assignments = len(assignments)
+        plan.next_judges = len({a.judge_id for a in assignments})
+    if final:
+        plan.awards = awards_of(competition)
+        plan.reopens_competition = competition.status == CompetitionStatus.FINISHED.value
+    return plan
+
+
+def reopen_round(round_: CompetitionRound, actor: Any, reason: str) -> ReopenPlan:
+    """撤销本轮结果: undo :func:`decide_round` exactly, so the round can be decided again.
+
+    Allowed only while the competition's results are unpublished and the next round has not
+    started scoring. Reversed, in one transaction (every check runs before anything changes; the
+    caller commits or rolls back): each result row is deleted; an eliminated entry is active in
+    this round again; an advanced one is moved back from the next round into this one (its status
+    was left alone by the decision — an entrant who withdrew since stays withdrawn); the engine's
+    judging round is open for scoring again (submitted sheets stay, late ones can be submitted);
+    the round is back to scoring. For the final round, the awards (which rest on its ranking) are
+    removed and a finished competition is judging again. The reason is required and the audit row
+    keeps the whole undone decision (scores, ranks, ties, awards), so nothing is lost.
+
+    **The next round's preparation** (its judging items and judge assignments for the advanced
+    entries) is *removed*, not a reason to refuse: as long as that round is in set-up nobody has
+    scored, so only assignments are lost — and they would be wrong anyway, since the decision
+    may now advance other entries, while a judge who keeps an assignment keeps reading access to
+    the entry. Refusing instead would make a round impossible to reopen once the next one was
+    prepared, with no other way to unprepare it. The rubric of the next round's judging round is
+    kept (it is the organiser's work and does not depend on who advances); preparing the next round
+    again reuses it. Once the next round is scoring — even without a submitted sheet yet, since
+    judges may be writing drafts — reopening is refused with a message saying so.
+    """
+    plan = reopen_plan(round_)
+    if plan.blockers:
+        raise CompetitionError(" ".join(plan.blockers))
+    reason = (reason or "").strip()
+    if not reason:
+        raise CompetitionError({"reason": _("请说明撤销本轮结果的原因。")})
+    if len(reason) > REASON_MAX:
+        raise CompetitionError({"reason": _("原因不能超过 %(n)d 个字符。", n=REASON_MAX)})
+    competition = round_.competition
+    final = is_final(round_)
+    before = {
+        "status": round_.status,
+        "decided_at": round_.decided_at,
+        "results": [
+            {"entry_id": r.entry_id, "score": r.score, "rank": r.rank, "advanced": r.advanced, "tie_note": r.tie_note, "track_id": r.entry.track_id}
+            for r in plan.results
+        ],
+        "competition_status": competition.status,
+    }
+    if final:
+        before["awards"] = {str(a.entry_id): a.title for a in plan.awards}
+    for entry in plan.back_from_next:
+        entry.reached_round_id = round_.id
+    for entry in plan.back_to_active:
+        entry.status = EntryStatus.ACTIVE.value
+    for result in plan.results:
+        db.session.delete(result)
+    unprepared: dict[str, Any] | None = None
+    following = plan.following
+    jr_next = judging_round(following) if following is not None else None
+    if jr_next is not None:
+        unprepared = {"round_id": following.id, "judging_round_id": jr_next.id, "items": plan.next_items, "assignments": plan.next_assignments}
+        for item in list(jr_next.items):
+            jr_next.items.remove(item)  # delete-orphan: the item and its assignments go
+        following.judging_round_id = None
+        audit.record("competition_round.unprepare", following, before={"judging_round_id": jr_next.id}, after=unprepared, actor=actor)
+    jr = judging_round(round_)
+    if jr is not None and jr.status == "closed":
+        jr.status = "scoring"
+        audit.record("judging.reopen", jr, before={"status": "closed"}, after={"status": jr.status}, actor=actor)
+    round_.status = RoundStatus.SCORING.value
+    round_.decided_at = None
+    for award in plan.awards:
+        db.session.delete(award)
+    if final and competition.status == CompetitionStatus.FINISHED.value:
+        competition.status = CompetitionStatus.JUDGING.value
+    db.session.flush()
+    audit.record(
+        "competition_round.reopen",
+        round_,
+        before=before,
+        after={
+            "status": round_.status,
+            "reason": reason,
+            "active_again": [e.id for e in plan.back_to_active],
+            "back_from_next": [e.id for e in plan.back_from_next],
+            "next_round_unprepared": unprepared,
+            "awards_removed": len(plan.awards),
+            "competition_status": competition.status,
+        },
+        actor=actor,
+    )
+    return plan
 
 
 def results_of(round_: CompetitionRound) -> list[RoundResult]:

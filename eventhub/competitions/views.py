@@ -539,6 +539,31 @@ def round_decide(round_id: int) -> Response:
     return _back(round_)
 
 
+@bp.route("/competitions/manage/rounds/<int:round_id>/reopen", methods=["GET", "POST"])
+@require("competitions.manage")
+def round_reopen(round_id: int) -> Any:
+    """撤销本轮结果: GET shows what would be undone (or what blocks it); POST with the reason does it."""
+    round_ = _round_or_404(round_id)
+    form = forms.ReopenForm()
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            services.reopen_round(round_, current_user, form.reason.data or "")
+            db.session.commit()
+        except services.CompetitionError as exc:
+            db.session.rollback()
+            if "reason" in exc.errors:
+                form.reason.errors = [*form.reason.errors, exc.errors["reason"]]
+            status = 400  # any other refusal is a blocker, which the page lists
+        else:
+            flash(_("已撤销“%(name)s”的结果，本轮回到评分中，可重新确定。", name=round_.name), "success")
+            return _back(round_)
+    plan = services.reopen_plan(round_)
+    return render_template("competitions/reopen.html", competition=round_.competition, round=round_, plan=plan, form=form, **_common()), status
+
+
 # ---- organiser: awards and publication -------------------------------------------------------------------
 
 
