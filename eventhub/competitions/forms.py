@@ -123,6 +123,15 @@ class EntryForm(FlaskForm):
         for name in self.REQUIRED:
             self[name].flags.required = True
 
+    def fill(self, entry: Any) -> None:
+        """The organiser's edit page: the entry's current values (presenters: :func:`presenter_rows_of`)."""
+        self.track_id.data = str(entry.track_id)
+        for name in ("org_name", "org_type", "uscc", "region", "contact_name", "contact_mobile", "contact_email", "project_name", "field", "stage"):
+            self[name].data = getattr(entry, name) or ""
+        self.founded_on.data = entry.founded_on.isoformat() if entry.founded_on else ""
+        self.seeking.data = entry.seeking or ""
+        self.summary.data = entry.summary or ""
+
     def service_data(self, posted: MultiDict) -> dict[str, Any]:
         data = {name: (self[name].data or "") for name in ("track_id", "org_name", "org_type", "uscc", "founded_on", "region", "contact_name")}
         data.update({name: (self[name].data or "") for name in ("contact_mobile", "contact_email", "project_name", "field", "stage", "seeking", "summary")})
@@ -136,6 +145,14 @@ PRESENTER_ROWS = 3
 def presenter_rows(posted: MultiDict | None) -> list[dict[str, str]]:
     """What the presenter rows show: the posted values (kept on errors) padded to three rows."""
     rows = pf.presenters_from_form(posted) if posted is not None else []
+    while len(rows) < PRESENTER_ROWS:
+        rows.append(dict.fromkeys(pf.PRESENTER_KEYS, ""))
+    return rows
+
+
+def presenter_rows_of(entry: Any) -> list[dict[str, str]]:
+    """An entry's stored presenters as form rows, padded to three."""
+    rows = [{key: str((p or {}).get(key) or "") for key in pf.PRESENTER_KEYS} for p in entry.presenters or []]
     while len(rows) < PRESENTER_ROWS:
         rows.append(dict.fromkeys(pf.PRESENTER_KEYS, ""))
     return rows

@@ -644,6 +644,138 @@ def withdraw_entry(entry: CompetitionEntry, actor: Any = None) -> None:
     audit.record("competition_entry.withdraw", entry, before={"status": before}, after={"status": entry.status}, actor=actor)
 
 
+# ---- the organiser corrects an entry ----------------------------------------------------------------
+
+ENTRY_EDIT_FIELDS = (
+    "track_id",
+    "org_name",
+    "org_type",
+    "uscc",
+    "founded_on",
+    "region",
+    "contact_name",
+    "contact_mobile",
+    "contact_email",
+    "presenters",
+    "project_name",
+    "field",
+    "stage",
+    "seeking",
+    "summary",
+)
+
+
+@dataclass
+class EntryEdit:
+    """The outcome of :func:`update_entry`: the changed fields (before, after) and what eligibility did."""
+
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    override_kept: bool = False  # the organiser's earlier override stands; the rules were not re-applied
+    now_ineligible: list[str] = field(default_factory=list)  # reasons, when the entry became ineligible
+    rule_failures: list[str] = field(default_factory=list)  # an entry already competing now fails these rules (not applied)
+
+
+def _edit_snapshot(entry: CompetitionEntry) -> dict[str, Any]:
+    out = {name: getattr(entry, name) for name in ENTRY_EDIT_FIELDS}
+    out["founded_on"] = entry.founded_on.isoformat() if entry.founded_on else None
+    out["presenters"] = [dict(p) for p in entry.presenters or []]
+    out["deck_file_id"] = entry.deck_file_id
+    out["status"] = entry.status
+    out["ineligible_reason"] = entry.ineligible_reason
+    return out
+
+
+def track_locked_reason(entry: CompetitionEntry) -> str | None:
+    """Why the entry's track can no longer change (it was ranked within it in a decided round), or None."""
+    name = db.session.scalar(
+        select(CompetitionRound.name)
+        .join(RoundResult, RoundResult.round_id == CompetitionRound.id)
+        .where(RoundResult.entry_id == entry.id, CompetitionRound.status == RoundStatus.DECIDED.value)
+        .order_by(CompetitionRound.position)
+        .limit(1)
+    )
+    if name is None:
+        return None
+    return _("该项目在“%(round)s”中已按赛道排名并确定结果，不能再更换赛道（如确需更换，请先撤销该轮结果）。", round=name)
+
+
+def update_entry(entry: CompetitionEntry, data: Mapping[str, Any], actor: Any, deck: Any = None) -> EntryEdit:
+    """修改参赛项目信息: the organiser corrects an entry (a typo in the organisation, the wrong track,
+    a wrong 统一社会信用代码) at any time, with the entry form's own validation (:func:`clean_entry`).
+
+    * The **track** may not change once the entry was ranked in a decided round (results and
+      advancement were computed within the track); reopening that round lifts the lock.
+    * **Eligibility** is re-checked like at entry time — unless the organiser overrode it earlier:
+      the override is kept (it was a judgement about this entrant, not about a field value) and the
+      outcome says so. An entry already competing (active, eliminated, withdrawn) keeps its status,
+      as a change of the rules leaves it alone too (:func:`recheck_eligibility`); rules it now fails
+      are reported to the organiser instead of silently taking it out of a round.
+    * A new pitch deck replaces the old one (optional; checked by content like at entry time).
+    * Audited with before/after of the changed fields only; nothing changed → no audit row.
+    * While the entry's current round is not decided, its judging item is refreshed (title and
+      conflict bases follow the organisation name and track).
+    """
+    competition = db.session.get(Competition, entry.competition_id)
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    try:
+        values = clean_entry(competition, data)
+    except CompetitionError as exc:
+        errors = dict(exc.errors)
+    if str(data.get("track_id") or "") != str(entry.track_id) and "track_id" not in errors:
+        locked = track_locked_reason(entry)
+        if locked:
+            errors["track_id"] = locked
+    if errors:
+        raise CompetitionError(errors)
+    deck_file = None
+    if deck is not None and getattr(deck, "filename", ""):
+        from eventhub.core.uploads import PDF_ONLY, UploadError, save_upload
+
+        try:
+            deck_file = save_upload(deck, kinds=PDF_ONLY, uploaded_by=actor)
+        except UploadError as exc:
+            raise CompetitionError({"deck": str(exc)}) from None
+        db.session.flush()  # the file's id, before the entry changes (its flush may be refused below)
+    before = _edit_snapshot(entry)
+    outcome = EntryEdit()
+    track = values.pop("track")
+    entry.track, entry.track_id = track, track.id  # both: the judging item's title reads the relationship
+    for name in ENTRY_EDIT_FIELDS:
+        if name in values:
+            setattr(entry, name, values[name])
+    if deck_file is not None:
+        entry.deck_file_id = deck_file.id
+    if is_overridden(entry):
+        outcome.override_kept = True
+    elif entry.status in (EntryStatus.SUBMITTED.value, EntryStatus.INELIGIBLE.value):
+        _apply_eligibility(entry, competition)
+        if entry.status == EntryStatus.INELIGIBLE.value:
+            outcome.now_ineligible = entry.ineligible_reason.split("\n")
+    else:
+        outcome.rule_failures = eligibility_failures(competition, org_type=entry.org_type, founded_on=entry.founded_on, region=entry.region)
+    after = _edit_snapshot(entry)
+    outcome.changes = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+    if not outcome.changes:
+        return outcome
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise CompetitionError({"project_name": _("本大赛中已有同一联系人手机号码、同一项目名称的报名，请核对。")}) from None
+    round_ = db.session.get(CompetitionRound, entry.reached_round_id) if entry.reached_round_id else None
+    if round_ is not None and round_.judging_round_id and round_.status != RoundStatus.DECIDED.value:
+        sync_round_items(round_)
+    audit.record(
+        "competition_entry.edit",
+        entry,
+        before={k: v[0] for k, v in outcome.changes.items()},
+        after={**{k: v[1] for k, v in outcome.changes.items()}, **({"override_kept": True} if outcome.override_kept else {})},
+        actor=actor,
+    )
+    return outcome
+
+
 def _mail_received(entry: CompetitionEntry, token: str, *, carried: bool) -> None:
     competition = db.session.get(Competition, entry.competition_id)
     send_mail(

@@ -338,6 +338,67 @@ def manage_entry(entry_id: int) -> str:
     )
 
 
+def _render_entry_edit(
+    entry: CompetitionEntry, competition: Competition, form: forms.EntryForm, presenters: list[dict[str, str]], status: int = 200, **extra: Any
+) -> Any:
+    return render_template(
+        "competitions/entry_edit.html",
+        entry=entry,
+        competition=competition,
+        form=form,
+        presenters=presenters,
+        overridden=services.is_overridden(entry),
+        count_zishu=count_zishu,
+        summary_min=services.SUMMARY_MIN,
+        summary_max=services.SUMMARY_MAX,
+        max_mb=max_bytes() // (1024 * 1024),
+        **extra,
+        **_common(),
+    ), status
+
+
+@bp.route("/competitions/manage/entries/<int:entry_id>/edit", methods=["GET", "POST"])
+@require("competitions.manage")
+def manage_entry_edit(entry_id: int) -> Any:
+    """修改参赛项目信息: the entry form's fields and checks (and the track) for the organiser, at any time."""
+    entry = _entry_or_404(entry_id)
+    competition = _competition_or_404(entry.competition_id)
+    form = forms.EntryForm()
+    form.track_id.choices = [SelectChoice("", _("请选择"))] + [SelectChoice(str(t.id), t.name) for t in competition.tracks]
+    locked = services.track_locked_reason(entry)
+    if locked:
+        form.track_id.description = locked
+    if request.method == "GET":
+        form.fill(entry)
+        return _render_entry_edit(entry, competition, form, forms.presenter_rows_of(entry))
+    presenters = forms.presenter_rows(request.form)
+    if not form.validate_on_submit():
+        return _render_entry_edit(entry, competition, form, presenters, 400, general_error=_("页面已过期，请刷新后重新提交（已填写的内容仍在下方）。"))
+    try:
+        outcome = services.update_entry(entry, form.service_data(request.form), current_user, deck=request.files.get("deck"))
+        db.session.commit()
+    except services.CompetitionError as exc:
+        db.session.rollback()
+        for name, message in exc.errors.items():
+            if name in form and name != "presenters":
+                form[name].errors = [*form[name].errors, message]
+        presenter_errors = {k: v for k, v in exc.errors.items() if k.startswith("presenters")}
+        return _render_entry_edit(entry, competition, form, presenters, 400, presenter_errors=presenter_errors, general_error=exc.errors.get(""))
+    if not outcome.changes:
+        flash(_("没有修改任何内容。"), "info")
+    else:
+        flash(_("已保存修改（%(n)d 项），并记录在审计日志中。", n=len(outcome.changes)), "success")
+    if outcome.override_kept:
+        flash(_("该项目的参赛资格此前已由组织方人工认定，已保留该认定，未按修改后的信息重新核对。"), "warning")
+    if outcome.now_ineligible:
+        flash(_("按修改后的信息，该项目不符合参赛条件：%(reasons)s", reasons="".join(outcome.now_ineligible)), "warning")
+    if outcome.rule_failures:
+        flash(
+            _("按修改后的信息，该项目不符合参赛条件：%(reasons)s 项目已在比赛中，状态未自动更改，请核实。", reasons="".join(outcome.rule_failures)), "warning"
+        )
+    return redirect(url_for("competitions.manage_entry", entry_id=entry.id))
+
+
 @bp.post("/competitions/manage/entries/<int:entry_id>/override")
 @require("competitions.manage")
 def manage_override(entry_id: int) -> Response:
