@@ -26,6 +26,11 @@ commits, refusals raise :class:`CompetitionError` with Chinese messages):
   blocks the decision (it must not be eliminated unscored).
 * The last round does not eliminate: its ranking is the basis of the awards. Results are public
   only after :func:`publish_results`; before that the public results page does not exist.
+* A decision can be **reopened** (:func:`reopen_round`, with a reason) until the results are
+  published and while the next round has not started scoring; it undoes exactly what
+  :func:`decide_round` did (and the next round's unscored preparation, the final's awards).
+* The organiser may **correct an entry** (:func:`update_entry`) with the entry form's checks; its
+  track is fixed once it was ranked in a decided round.
 """
 
 from __future__ import annotations
