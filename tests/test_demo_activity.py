@@ -27,7 +27,8 @@ def test_demo_load_shows_registrations_checkin_and_roadshow(app, client):
     with app.app_context():
         lines: list[str] = []
         demo.load_demo(False, lines.append)
-        event = next(e for e in db.session.scalars(select(Event)) if e.detail_plan.status == DetailPlanStatus.APPROVED.value)
+        # 华润's theme day: the upcoming approved one (the past theme day is approved too)
+        event = next(e for e in db.session.scalars(select(Event).order_by(Event.id)) if e.detail_plan.status == DetailPlanStatus.APPROVED.value)
         event_id = event.id
         rows = list(db.session.scalars(select(Registration).where(Registration.event_id == event_id)))
         assert len(rows) == len(activity.PEOPLE)
@@ -35,8 +36,8 @@ def test_demo_load_shows_registrations_checkin_and_roadshow(app, client):
         assert len(confirmed) == len(activity.PEOPLE) - 1 and all(r.ticket is not None for r in confirmed)
         assert [r.status for r in rows].count("cancelled") == 1
         assert len({r.org_type for r in rows}) >= 6
-        assert _count(Checkin) == activity.CHECKED_IN
-        staff = db.session.scalar(select(CheckinStaff))
+        assert db.session.scalar(select(func.count()).select_from(Checkin).where(Checkin.event_id == event_id)) == activity.CHECKED_IN
+        staff = db.session.scalar(select(CheckinStaff).where(CheckinStaff.event_id == event_id))
         assert staff.gate == "东门" and db.session.get(User, staff.user_id).email == activity.CHECKIN_EMAIL
         statuses = [a.status for a in db.session.scalars(select(ProjectApplication).order_by(ProjectApplication.id))]
         assert statuses.count("shortlisted") == activity.SHORTLISTED and len(statuses) == len(activity.PROJECTS)
