@@ -11,6 +11,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from eventhub.auth.models import User
 from eventhub.competitions import services as comp
 from eventhub.competitions.models import AdvanceMode, Award, CompetitionRound, CompetitionStatus, EntryStatus, RoundResult, RoundStatus
 from eventhub.core.audit import AuditLog
@@ -19,6 +20,7 @@ from eventhub.core.permissions import Role
 from eventhub.extensions import db
 from eventhub.judging import services as judging
 from eventhub.judging.models import Assignment, JudgingItem
+from tests.concurrency import run_concurrently
 from tests.factories import PASSWORD, login, make_user
 from tests.test_competitions import add_entry, finished_competition, make_competition, reviewers, run_round
 
@@ -82,6 +84,10 @@ def test_decide_reopen_and_decide_again_with_another_tie_policy(app):
         # only the entrant whose outcome changed is told again, under a new key
         keys = set(db.session.scalars(select(MailMessage.key).where(MailMessage.key.like(f"competition-round-result:{first.id}:%"))))
         assert keys == {f"competition-round-result:{first.id}:{x.id}" for x in e} | {f"competition-round-result:{first.id}:{e[2].id}:1"}
+        corrected = db.session.scalar(select(MailMessage).where(MailMessage.key == f"competition-round-result:{first.id}:{e[2].id}:1"))
+        assert corrected.subject.startswith("【更正】") and "已更正" in corrected.body and "未能在" in corrected.body
+        original = db.session.scalar(select(MailMessage).where(MailMessage.key == f"competition-round-result:{first.id}:{e[2].id}"))
+        assert "更正" not in original.subject + original.body
 
 
 def test_reopen_is_audited_with_the_undone_decision(app):
@@ -194,3 +200,25 @@ def test_reopen_page_for_an_unknown_round_is_404(app, client):
         db.session.commit()
     login(client, "org-reopen@example.com")
     assert client.get("/competitions/manage/rounds/999/reopen").status_code == 404
+
+
+def test_two_decisions_of_one_round_at_once_decide_it_once(make_app, backend):  # noqa: ANN001
+    """A double click on 确定晋级结果: the round row is locked, the second waits and is refused."""
+    app = make_app()
+    with app.app_context():
+        organiser = make_user(Role.ORGANISER)
+        c, _entries = _tied_first_round(organiser)
+        db.session.commit()
+        round_id, organiser_id = c.rounds[0].id, organiser.id
+
+    def decide() -> str:
+        comp.decide_round(db.session.get(CompetitionRound, round_id), db.session.get(User, organiser_id))
+        db.session.commit()
+        return "decided"
+
+    results, errors = run_concurrently(app, [decide, decide], expected=(comp.CompetitionError,))
+    assert not errors, errors
+    assert sorted(r if isinstance(r, str) else "refused" for r in results) == ["decided", "refused"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(RoundResult)) == 4
+        assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "competition_round.decide")) == 1

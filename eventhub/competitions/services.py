@@ -66,6 +66,7 @@ from eventhub.competitions.models import (
 from eventhub.core import audit
 from eventhub.core.audit import AuditLog
 from eventhub.core.i18n import N_, join_list
+from eventhub.core.locking import lock_for_change
 from eventhub.core.mail import send_mail
 from eventhub.core.timeutil import format_local, utcnow
 from eventhub.core.tokens import hash_token, new_token
@@ -1173,8 +1174,10 @@ def decide_round(round_: CompetitionRound, actor: Any, tie_policy: str = "advanc
     """Decide the round: store each entry's score and rank, advance or eliminate, close the engine's round.
 
     The final round stores the ranking and eliminates nobody (awards come next). Refused while an
-    entry has no submitted score sheet.
+    entry has no submitted score sheet. The round row is locked first, so a second click (or a
+    reopening at the same instant) waits and then sees the decided round.
     """
+    lock_for_change(round_)
     if round_.status != RoundStatus.SCORING.value:
         raise CompetitionError(_("只有评分中的轮次可以确定晋级结果。"))
     table = standings(round_, tie_policy)
@@ -1353,8 +1356,10 @@ def reopen_round(round_: CompetitionRound, actor: Any, reason: str) -> ReopenPla
     prepared, with no other way to unprepare it. The rubric of the next round's judging round is
     kept (it is the organiser's work and does not depend on who advances); preparing the next round
     again reuses it. Once the next round is scoring — even without a submitted sheet yet, since
-    judges may be writing drafts — reopening is refused with a message saying so.
+    judges may be writing drafts — reopening is refused with a message saying so. The round row
+    is locked first (see :func:`decide_round`).
     """
+    lock_for_change(round_)
     plan = reopen_plan(round_)
     if plan.blockers:
         raise CompetitionError(" ".join(plan.blockers))
