@@ -12,13 +12,15 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from eventhub.auth.models import User
 from eventhub.core.audit import AuditLog
 from eventhub.core.permissions import Role
 from eventhub.extensions import db
 from eventhub.judging import services as js
 from eventhub.judging.defaults import PLAN_REVIEW_CRITERIA
 from eventhub.judging.models import Assignment, AssignmentStatus, JudgeAffiliation
-from tests.factories import make_base, make_user
+from tests.concurrency import run_concurrently
+from tests.factories import login, make_base, make_user
 
 
 def _round(key: str = "test:1", criteria=None, judges_per_item: int = 3):
@@ -435,3 +437,76 @@ def test_assignment_rows_persist_on_both_databases(app):
         db.session.commit()
         db.session.expire_all()
         assert db.session.query(Assignment).count() == 8
+
+
+def test_assignments_that_became_conflicts_are_listed_until_resolved(app, client):
+    """Made clean, then the item's bases changed (sync) or the judge declared a tie: listed on the
+    round page; a submitted sheet or an unassignment takes it off the list."""
+    with app.app_context():
+        organiser, judge, other = make_user(Role.ORGANISER), make_user(Role.REVIEWER), make_user(Role.REVIEWER)
+        b1, b2 = make_base(), make_base()
+        js.set_affiliations(judge, [b1.id], judge)
+        rnd = _round(judges_per_item=2)
+        first, second = _items(rnd, 2)
+        a1, a2 = js.assign(first, judge, organiser), js.assign(second, judge, organiser)
+        b_other = js.assign(second, other, organiser)
+        assert js.conflicting_assignments(rnd) == []
+        # item 1 now involves the judge's base (e.g. a partner base added to a plan)
+        js.sync_items(rnd, [js.ItemSpec("plan", 1, "项目1", None, [b1.id]), js.ItemSpec("plan", 2, "项目2", None, [b2.id])])
+        assert js.conflicting_assignments(rnd) == [a1]
+        # the other judge declares a tie to item 2's base
+        js.set_affiliations(other, [b2.id], other)
+        assert set(js.conflicting_assignments(rnd)) == {a1, b_other}
+        db.session.commit()
+        round_id, judge_name, organiser_email = rnd.id, judge.name, organiser.email
+    login(client, organiser_email)
+    page = client.get(f"/judging/rounds/{round_id}").get_data(as_text=True)
+    alert = page[page.index('id="stale-conflicts"') : page.index("</div>", page.index('id="stale-conflicts"'))]
+    assert f"{judge_name} — 项目1" in alert and f"{judge_name} — 项目2" not in alert and "项目2" in alert
+    with app.app_context():
+        rnd, a1, b_other = db.session.merge(rnd), db.session.merge(a1), db.session.merge(b_other)
+        js.start_scoring(rnd, db.session.merge(organiser))
+        _score(a1, db.session.merge(judge), 7, 7)  # scored before the tie was known: no longer an open question
+        js.unassign(b_other, db.session.merge(organiser))
+        db.session.commit()
+        assert js.conflicting_assignments(rnd) == []
+        assert db.session.merge(a2).status == AssignmentStatus.ASSIGNED.value  # never a conflict, untouched
+    assert 'id="stale-conflicts"' not in client.get(f"/judging/rounds/{round_id}").get_data(as_text=True)
+
+
+def test_reopen_a_closed_round(app):
+    with app.app_context():
+        organiser = make_user(Role.ORGANISER)
+        rnd = _round()
+        with pytest.raises(js.JudgingError, match="只有已结束的评审轮次"):
+            js.reopen_round(rnd, organiser, "x")
+        js.start_scoring(rnd, organiser)
+        js.close_round(rnd, organiser)
+        js.reopen_round(rnd, organiser, "结果撤销")
+        db.session.commit()
+        assert rnd.status == "scoring"
+        row = db.session.scalar(select(AuditLog).where(AuditLog.action == "judging.reopen"))
+        assert row.before == {"status": "closed"} and row.after == {"status": "scoring", "reason": "结果撤销"}
+
+
+def test_two_automatic_assignments_at_once_do_not_clash(make_app, backend):  # noqa: ANN001
+    app = make_app()
+    with app.app_context():
+        organiser = make_user(Role.ORGANISER)
+        judges = [make_user(Role.REVIEWER) for _ in range(4)]
+        rnd = _round(judges_per_item=2)
+        _items(rnd, 8)
+        db.session.commit()
+        round_id, judge_ids, organiser_id = rnd.id, [j.id for j in judges], organiser.id
+
+    def press() -> int:
+        rnd = js.get_round(round_id)
+        result = js.auto_assign(rnd, [db.session.get(User, i) for i in judge_ids], actor=db.session.get(User, organiser_id))
+        db.session.commit()
+        return len(result.created)
+
+    results, errors = run_concurrently(app, [press, press, press])
+    assert not errors, errors
+    assert sorted(results) == [0, 0, 16]
+    with app.app_context():
+        assert sorted(js.judge_loads(js.get_round(round_id)).values()) == [4, 4, 4, 4]

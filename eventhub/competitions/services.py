@@ -1398,8 +1398,7 @@ def reopen_round(round_: CompetitionRound, actor: Any, reason: str) -> ReopenPla
         audit.record("competition_round.unprepare", following, before={"judging_round_id": jr_next.id}, after=unprepared, actor=actor)
     jr = judging_round(round_)
     if jr is not None and jr.status == "closed":
-        jr.status = "scoring"
-        audit.record("judging.reopen", jr, before={"status": "closed"}, after={"status": jr.status}, actor=actor)
+        judging.reopen_round(jr, actor, reason)
     round_.status = RoundStatus.SCORING.value
     round_.decided_at = None
     for award in plan.awards:

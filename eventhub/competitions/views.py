@@ -494,6 +494,8 @@ def manage_round(round_id: int) -> str:
         previous=services.previous_round(round_),
         entries=services.entries_in_round(round_),
         assignments=services.live_assignments(round_),
+        stale_conflicts=judging.conflicting_assignments(jr) if jr is not None else [],
+        judge_name=lambda a: users[a.judge_id].name if a.judge_id in users else a.judge_id,
         users=users,
         reviewers=judging.all_reviewers(),
         progress=judging.progress(jr) if jr is not None else (0, 0),

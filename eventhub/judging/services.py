@@ -73,6 +73,7 @@ from sqlalchemy import select
 
 from eventhub.auth.models import User
 from eventhub.core import audit
+from eventhub.core.locking import lock_for_change
 from eventhub.core.permissions import Role
 from eventhub.core.timeutil import utcnow
 from eventhub.extensions import db
@@ -339,6 +340,18 @@ def close_round(round: JudgingRound, actor: Any) -> None:
     audit.record("judging.close", round, before={"status": "scoring"}, after={"status": round.status}, actor=actor)
 
 
+def reopen_round(round: JudgingRound, actor: Any, reason: str = "") -> None:
+    """A closed round is open for scoring again (its client's decision was undone).
+
+    Submitted sheets stay submitted and count as before; a judge who had not submitted can now
+    do so. The client (e.g. a competition round being reopened) says why; it is audited.
+    """
+    if round.status != RoundStatus.CLOSED.value:
+        raise JudgingError(_("只有已结束的评审轮次可以重新开放评分。"))
+    round.status = RoundStatus.SCORING.value
+    audit.record("judging.reopen", round, before={"status": "closed"}, after={"status": round.status, "reason": reason}, actor=actor)
+
+
 # ---- items ----------------------------------------------------------------------------
 
 
@@ -431,6 +444,27 @@ def set_affiliations(judge: User, base_ids: Iterable[int], actor: Any, notes: di
     ]
 
 
+def conflicting_assignments(round: JudgingRound) -> list[Assignment]:
+    """Open assignments (no submitted sheet) whose judge is now tied to one of the item's bases.
+
+    Assignments are checked when made; this finds those that became conflicts afterwards — a
+    judge declared a new affiliation, or the item's bases changed (an entrant corrected its
+    organisation, a plan added a partner base). Computed on every call, so it is right however
+    the change came about; the organiser unassigns or records the conflict.
+    """
+    open_ = [
+        a
+        for item in round.items
+        if item.active
+        for a in item.assignments
+        if a.status == AssignmentStatus.ASSIGNED.value and not _submitted(a) and item.conflict_base_ids
+    ]
+    if not open_:
+        return []
+    bases = _conflict_bases(db.session.scalars(select(User).where(User.id.in_({a.judge_id for a in open_}))))
+    return [a for a in open_ if bases[a.judge_id] & set(_base_ids(a.item.conflict_base_ids))]
+
+
 def _is_reviewer(user: User) -> bool:
     return bool(user is not None and user.active and user.role == Role.REVIEWER.value)
 
@@ -518,8 +552,11 @@ def auto_assign(round: JudgingRound, judges: list[User], k: int | None = None, a
     go first, then by item id; each place goes to the eligible judge with the fewest assignments
     in this round, ties to the lower user id. Without conflicts and with k ≤ number of judges,
     loads end within one of each other. Items that cannot get ``k`` judges are reported with the
-    reason; judges who are not active reviewers are skipped and reported.
+    reason; judges who are not active reviewers are skipped and reported. The round row is locked
+    first: two organisers pressing the button at once get one run each, the second counting the
+    first one's assignments, instead of a clash on the unique (item, judge).
     """
+    lock_for_change(round)
     _open_round(round)
     k = round.judges_per_item if k is None else k
     if k < 1:

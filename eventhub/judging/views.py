@@ -78,13 +78,14 @@ def view_round(round_id: int) -> str:
     results = services.aggregate(rnd) if rnd.status != "setup" else []
     affiliations = {r.id: services.affiliations(r) for r in reviewers}
     base_names = {b.id: b.display_short_name for b in db.session.scalars(select(DemonstrationBase))}
+    judges_by_id = {r.id: r for r in reviewers} | _users_of(rnd)
     return render_template(
         "judging/round.html",
         round=rnd,
         items=items,
         inactive=inactive,
         reviewers=reviewers,
-        reviewer_by_id={r.id: r for r in reviewers} | _users_of(rnd),
+        reviewer_by_id=judges_by_id,
         loads=services.judge_loads(rnd),
         results=results,
         affiliations=affiliations,
@@ -95,6 +96,8 @@ def view_round(round_id: int) -> str:
         normalisation_note=services.normalisation_note(),
         conflict_reason=services.conflict_reason,
         judge_bases=services.conflict_bases(reviewers),
+        stale_conflicts=services.conflicting_assignments(rnd),
+        judge_name=lambda a: judges_by_id[a.judge_id].name if a.judge_id in judges_by_id else a.judge_id,
         auto_result=None,
         rubric_errors={},
     )
